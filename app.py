@@ -1,0 +1,191 @@
+"""Herald's Chalice app: HTTP routes and the schedule target, wired to services. No logic here."""
+
+import functools
+
+from chalice import Chalice, Response
+
+from chalicelib.errors import HeraldError
+from chalicelib.services.apps import app_view
+from chalicelib.wiring import services
+
+app = Chalice(app_name="herald")
+
+APP = "/v1/apps/{app_id}"
+AUDIENCE = APP + "/audiences/{audience_id}"
+ENGAGEMENT = APP + "/engagements/{engagement_id}"
+
+
+def _json(body, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(
+        body=body,
+        status_code=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def _error(error: HeraldError) -> Response:
+    return _json({"Code": error.code, "Message": str(error)}, error.status_code)
+
+
+def route(path: str, method: str):
+    """Register a route whose domain errors become JSON errors with their 4xx status."""
+
+    def register(view):
+        @functools.wraps(view)
+        def handle(**params):
+            try:
+                return view(**params)
+            except HeraldError as error:
+                return _error(error)
+
+        return app.route(path, methods=[method])(handle)
+
+    return register
+
+
+def _request():
+    return app.current_request
+
+
+def _header(name: str) -> str | None:
+    return _request().headers.get(name)
+
+
+def _query(name: str) -> str | None:
+    return (_request().query_params or {}).get(name)
+
+
+def _admin(app_id: str):
+    return services().access.require_admin(app_id, _header("authorization"))
+
+
+def _engagement_response(body: dict, status: int = 200) -> Response:
+    return _json(body, status, {"ETag": f'"{body["version"]}"'})
+
+
+# --- apps -------------------------------------------------------------------------------------
+
+
+@route("/v1/apps", "POST")
+def create_app():
+    services().access.require_root(_header("authorization"))
+    return _json(services().apps.create(_request().raw_body), 201)
+
+
+@route(APP, "GET")
+def get_app(app_id):
+    return _json(app_view(_admin(app_id)))
+
+
+@route(APP + "/keys/rotate", "POST")
+def rotate_keys(app_id):
+    return _json(services().apps.rotate_keys(_admin(app_id)))
+
+
+# --- audiences --------------------------------------------------------------------------------
+
+
+@route(APP + "/audiences", "POST")
+def create_audience(app_id):
+    _admin(app_id)
+    return _json(services().audiences.create(app_id, _request().raw_body), 201)
+
+
+@route(APP + "/audiences", "GET")
+def list_audiences(app_id):
+    _admin(app_id)
+    return _json(services().audiences.list(app_id, _query("limit"), _query("cursor")))
+
+
+@route(AUDIENCE, "GET")
+def get_audience(app_id, audience_id):
+    _admin(app_id)
+    return _json(services().audiences.get(app_id, audience_id))
+
+
+@route(AUDIENCE, "PUT")
+def replace_audience(app_id, audience_id):
+    _admin(app_id)
+    body = services().audiences.replace(
+        app_id, audience_id, _request().raw_body, _header("if-match")
+    )
+    return _json(body)
+
+
+@route(AUDIENCE, "DELETE")
+def delete_audience(app_id, audience_id):
+    _admin(app_id)
+    services().audiences.delete(app_id, audience_id)
+    return Response(body="", status_code=204)
+
+
+# --- engagements ------------------------------------------------------------------------------
+
+
+@route(APP + "/engagements", "POST")
+def create_engagement(app_id):
+    _admin(app_id)
+    return _engagement_response(services().engagements.create(app_id, _request().raw_body), 201)
+
+
+@route(APP + "/engagements", "GET")
+def list_engagements(app_id):
+    _admin(app_id)
+    body = services().engagements.list(app_id, _query("status"), _query("limit"), _query("cursor"))
+    return _json(body)
+
+
+@route(ENGAGEMENT, "GET")
+def get_engagement(app_id, engagement_id):
+    _admin(app_id)
+    return _engagement_response(services().engagements.get(app_id, engagement_id))
+
+
+@route(ENGAGEMENT, "PATCH")
+def update_engagement(app_id, engagement_id):
+    _admin(app_id)
+    body = services().engagements.update(
+        app_id, engagement_id, _request().raw_body, _header("if-match")
+    )
+    return _engagement_response(body)
+
+
+@route(ENGAGEMENT, "DELETE")
+def delete_engagement(app_id, engagement_id):
+    _admin(app_id)
+    services().engagements.delete(app_id, engagement_id, _header("if-match"))
+    return Response(body="", status_code=204)
+
+
+@route(ENGAGEMENT + "/publish", "POST")
+def publish_engagement(app_id, engagement_id):
+    _admin(app_id)
+    return _engagement_response(services().engagements.publish(app_id, engagement_id))
+
+
+@route(ENGAGEMENT + "/pause", "POST")
+def pause_engagement(app_id, engagement_id):
+    _admin(app_id)
+    return _engagement_response(services().engagements.pause(app_id, engagement_id))
+
+
+@route(ENGAGEMENT + "/resume", "POST")
+def resume_engagement(app_id, engagement_id):
+    _admin(app_id)
+    return _engagement_response(services().engagements.resume(app_id, engagement_id))
+
+
+# --- the target of the engagements' start/end schedules ---------------------------------------
+
+
+@app.lambda_function(name="apply_transition")
+def apply_transition(event, context):
+    """Invoked by EventBridge Scheduler with the schedule's Input."""
+    try:
+        outcome = services().engagements.apply_schedule_firing(event)
+    except ValueError as error:
+        # A malformed firing can never succeed: say so instead of letting Scheduler retry it.
+        app.log.error("rejected schedule firing: %s", error)
+        return {"outcome": "rejected", "reason": str(error)}
+    app.log.info("schedule firing for %s: %s", event.get("engagement_id"), outcome)
+    return outcome

@@ -1,0 +1,1 @@
+"""Adapters to AWS services: DynamoDB (PynamoDB), EventBridge Scheduler."""

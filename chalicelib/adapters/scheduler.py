@@ -1,0 +1,94 @@
+"""EventBridge Scheduler: the one-time `at(...)` schedules that move an engagement's status.
+
+Each engagement has at most two schedules, `<engagement_id>-start` and `<engagement_id>-end`, in
+the stage's schedule group. Their Input names the engagement and the schedule revision that
+created them, so the target can ignore a firing from a schedule that has since been replaced.
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.domain.lifecycle import END, START
+from chalicelib.settings import Settings
+
+KINDS = (START, END)
+
+
+def schedule_name(engagement_id: str, kind: str) -> str:
+    return f"{engagement_id}-{kind}"
+
+
+def at_expression(moment: datetime) -> str:
+    """`at(...)` in UTC, rounded up to the second so a schedule never fires early."""
+    utc = moment.astimezone(UTC)
+    if utc.microsecond:
+        utc = utc.replace(microsecond=0) + timedelta(seconds=1)
+    return f"at({utc.strftime('%Y-%m-%dT%H:%M:%S')})"
+
+
+def firing_input(app_id: str, engagement_id: str, kind: str, revision: int) -> dict[str, Any]:
+    return {"app_id": app_id, "engagement_id": engagement_id, "kind": kind, "revision": revision}
+
+
+class Schedules:
+    def __init__(self, settings: Settings, client: Any):
+        self._settings = settings
+        self._client = client
+
+    def replace(
+        self, app_id: str, engagement_id: str, revision: int, wanted: dict[str, datetime]
+    ) -> None:
+        """Make the engagement's schedules exactly `wanted` ({kind: when}), tagged `revision`."""
+        for kind in KINDS:
+            name = schedule_name(engagement_id, kind)
+            if kind in wanted:
+                payload = firing_input(app_id, engagement_id, kind, revision)
+                self._put(name, wanted[kind], payload)
+            else:
+                self._delete(name)
+
+    def delete_all(self, engagement_id: str) -> None:
+        for kind in KINDS:
+            self._delete(schedule_name(engagement_id, kind))
+
+    def _put(self, name: str, when: datetime, payload: dict[str, Any]) -> None:
+        request = {
+            "Name": name,
+            "GroupName": self._settings.schedule_group,
+            "ScheduleExpression": at_expression(when),
+            "ScheduleExpressionTimezone": "UTC",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "State": "ENABLED",
+            "ActionAfterCompletion": "DELETE",
+            "Target": {
+                "Arn": self._settings.transition_function_arn,
+                "RoleArn": self._settings.scheduler_role_arn,
+                "Input": json.dumps(payload),
+                "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+            },
+        }
+        try:
+            self._client.update_schedule(**request)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            self._client.create_schedule(**request)
+
+    def _delete(self, name: str) -> None:
+        try:
+            self._client.delete_schedule(Name=name, GroupName=self._settings.schedule_group)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+
+
+def due(schedule: dict[str, Any], now: datetime) -> bool:
+    """Whether a one-time schedule's `at(...)` time has come (used by the local scheduler)."""
+    expression = schedule.get("ScheduleExpression", "")
+    if not expression.startswith("at("):
+        return False
+    moment = datetime.strptime(expression[3:-1], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    return now >= moment

@@ -1,0 +1,1 @@
+"""The HTTP edge: request models, body parsing, error shapes, paging cursors."""

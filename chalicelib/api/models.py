@@ -1,0 +1,261 @@
+"""Request bodies of the management API, validated strictly with pydantic v2.
+
+Bodies are parsed from raw JSON in strict mode: a string where a number is expected, an unknown
+field or a naive date-time is a 400, never a silent conversion.
+"""
+
+import re
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from chalicelib.domain import rules
+
+_HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
+_TOKEN = r"^[A-Za-z0-9_.:-]+$"
+_LOCALE = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$"
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+def _deep_link(value: str) -> str:
+    parts = urlsplit(value)
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*$", parts.scheme or ""):
+        raise ValueError("must be a URI with a scheme, e.g. myapp://screen")
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Token = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_TOKEN)]
+Colour = Annotated[str, StringConstraints(pattern=_HEX_COLOUR)]
+HttpUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_http_url)]
+Locale = Annotated[str, StringConstraints(pattern=_LOCALE)]
+ElementId = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+]
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CreateApp(Strict):
+    name: Name
+
+
+class CreateAudience(Strict):
+    name: Name
+    description: Text = ""
+    rules: dict[str, Any]
+
+    @field_validator("rules", mode="after")
+    @classmethod
+    def _valid_rule(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return rules.to_json(rules.parse_rule(value, "rules"))
+
+
+class ButtonAction(Strict):
+    type: Literal["dismiss", "deep_link", "url"]
+    target: Annotated[str, StringConstraints(min_length=1, max_length=2048)] | None = None
+
+    @model_validator(mode="after")
+    def _target_fits_type(self) -> "ButtonAction":
+        if self.type == "dismiss":
+            if self.target is not None:
+                raise ValueError("a dismiss action takes no target")
+        elif self.target is None:
+            raise ValueError(f"a {self.type} action needs a target")
+        elif self.type == "url":
+            _http_url(self.target)
+        else:
+            _deep_link(self.target)
+        return self
+
+
+class Button(Strict):
+    id: ElementId
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    action: ButtonAction
+    background_color: Colour | None = None
+    text_color: Colour | None = None
+
+
+class Localization(Strict):
+    title: Annotated[str, StringConstraints(max_length=120)] | None = None
+    body: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    image_url: HttpUrl | None = None
+    buttons: dict[ElementId, Annotated[str, StringConstraints(min_length=1, max_length=40)]] = {}
+
+
+Layout = Literal["banner_top", "banner_bottom", "modal", "full_screen", "card", "image_only"]
+
+
+class Message(Strict):
+    layout: Layout
+    title: Annotated[str, StringConstraints(max_length=120)] | None = None
+    body: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    image_url: HttpUrl | None = None
+    background_color: Colour | None = None
+    text_color: Colour | None = None
+    buttons: Annotated[list[Button], Field(max_length=2)] = []
+    data: Annotated[
+        dict[Token, Annotated[str, StringConstraints(max_length=1000)]], Field(max_length=20)
+    ] = {}
+    localizations: Annotated[dict[Locale, Localization], Field(max_length=50)] = {}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Message":
+        if self.layout == "image_only" and not self.image_url:
+            raise ValueError("an image_only message needs image_url")
+        if self.layout != "image_only" and not (self.title or self.body):
+            raise ValueError(f"a {self.layout} message needs a title or a body")
+        ids = [button.id for button in self.buttons]
+        if len(ids) != len(set(ids)):
+            raise ValueError("button ids must be unique within a message")
+        for locale, localization in self.localizations.items():
+            unknown = set(localization.buttons) - set(ids)
+            if unknown:
+                raise ValueError(
+                    f"localizations.{locale}.buttons: unknown button id(s) {sorted(unknown)}"
+                )
+        return self
+
+
+class Variant(Strict):
+    key: Annotated[str, StringConstraints(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")]
+    weight: Annotated[int, Field(ge=0, le=100)] | None = None
+    message: Message
+
+
+class AudienceTarget(Strict):
+    audience_ids: Annotated[list[Token], Field(max_length=20)] = []
+    user_ids: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=128)]],
+        Field(max_length=1000),
+    ] = []
+    device_ids: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=128)]],
+        Field(max_length=1000),
+    ] = []
+    percent: Percent = 100
+
+    @field_validator("audience_ids", "user_ids", "device_ids")
+    @classmethod
+    def _unique(cls, values: list[str]) -> list[str]:
+        if len(values) != len(set(values)):
+            raise ValueError("must not repeat an id")
+        return values
+
+
+class Schedule(Strict):
+    start_at: AwareDatetime
+    end_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Schedule":
+        if self.start_at >= self.end_at:
+            raise ValueError("end_at must be after start_at")
+        return self
+
+
+class Trigger(Strict):
+    event: Token = "app_launch"
+    conditions: list[dict[str, Any]] = []
+
+    @field_validator("conditions", mode="after")
+    @classmethod
+    def _valid_conditions(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        parsed = rules.parse_conditions(value, "trigger.conditions", rules.event_attribute)
+        return [rules.to_json(condition) for condition in parsed]
+
+
+class Frequency(Strict):
+    max_impressions: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    max_per_day: Annotated[int, Field(ge=1, le=1000)] | None = None
+    min_interval_seconds: Annotated[int, Field(ge=0, le=31_536_000)] | None = None
+
+
+class MetricMapping(Strict):
+    element: ElementId
+    metric: Token
+
+
+class Conversion(Strict):
+    event: Token
+    window_hours: Annotated[int, Field(ge=1, le=720)] = 24
+
+
+class EngagementSpec(Strict):
+    """Everything an owner says about an engagement (what PATCH can change, minus the frozen)."""
+
+    name: Name
+    description: Text = ""
+    type: Literal["in_app_message"] = "in_app_message"
+    ab_test: bool = False
+    control_percent: Annotated[float, Field(ge=0, le=50)] = 0
+    variants: Annotated[list[Variant], Field(min_length=1, max_length=8)]
+    audience: AudienceTarget = AudienceTarget()
+    schedule: Schedule
+    trigger: Trigger = Trigger()
+    frequency: Frequency = Frequency()
+    priority: Annotated[int, Field(ge=1, le=10)] = 5
+    metrics: Annotated[list[MetricMapping], Field(max_length=20)] = []
+    conversion: Conversion | None = None
+    test_device_ids: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=128)]], Field(max_length=20)
+    ] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "EngagementSpec":
+        keys = [variant.key for variant in self.variants]
+        if len(keys) != len(set(keys)):
+            raise ValueError("variants: keys must be unique")
+        if not self.ab_test and len(self.variants) != 1:
+            raise ValueError("variants: exactly one variant unless ab_test is true")
+        if len(self.variants) == 1 and self.variants[0].weight is None:
+            self.variants[0].weight = 100
+        if any(variant.weight is None for variant in self.variants):
+            raise ValueError("variants: every variant of an A/B test needs a weight")
+        total = sum(variant.weight for variant in self.variants)
+        if total != 100:
+            raise ValueError(f"variants: weights must sum to 100, not {total}")
+        elements = {button.id for variant in self.variants for button in variant.message.buttons}
+        for index, mapping in enumerate(self.metrics):
+            if mapping.element not in elements:
+                raise ValueError(
+                    f"metrics[{index}].element: {mapping.element!r} is not a button of any variant"
+                )
+        mapped = [mapping.element for mapping in self.metrics]
+        if len(mapped) != len(set(mapped)):
+            raise ValueError("metrics: an element is mapped to one metric only")
+        return self
+
+    @property
+    def assignment_fields(self) -> tuple:
+        """What decides which device sees which variant: frozen once the engagement has run."""
+        return (
+            self.ab_test,
+            self.control_percent,
+            tuple((variant.key, variant.weight) for variant in self.variants),
+        )
+
+
+class CreateEngagement(EngagementSpec):
+    status: Literal["draft"] | None = None

@@ -1,0 +1,55 @@
+"""Who may call what: the root key, an app's admin key, an app's client key."""
+
+from chalicelib.adapters.dynamo import App, Apps
+from chalicelib.domain import keys
+from chalicelib.errors import Forbidden, NotFound, Unauthorized
+
+
+def bearer_token(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send the key as 'Authorization: Bearer <key>'")
+    return token.strip()
+
+
+class Access:
+    def __init__(self, apps: Apps, root_key_hash: str):
+        self._apps = apps
+        self._root_key_hash = root_key_hash
+
+    def require_root(self, authorization: str | None) -> None:
+        if not keys.matches(bearer_token(authorization), self._root_key_hash):
+            raise Unauthorized("this route needs the deployment's root key")
+
+    def require_admin(self, app_id: str, authorization: str | None) -> App:
+        """The app, when the caller holds its admin key or the root key."""
+        token = bearer_token(authorization)
+        if keys.matches(token, self._root_key_hash):
+            app = self._apps.get(app_id)
+            if app is None:
+                raise NotFound(f"no app {app_id}")
+            return app
+        return self._require_app_key(app_id, token, keys.ADMIN)
+
+    def require_client(self, app_id: str, client_key: str | None) -> App:
+        if not client_key:
+            raise Unauthorized("send the app's client key as 'X-Client-Key: <key>'")
+        return self._require_app_key(app_id, client_key.strip(), keys.CLIENT)
+
+    def _require_app_key(self, app_id: str, token: str, kind: str) -> App:
+        parsed = keys.parse(token)
+        if parsed is None:
+            raise Unauthorized("invalid key")
+        owner = self._apps.get(parsed.app_id)
+        if owner is None or not _valid_for(owner, token, parsed.kind):
+            raise Unauthorized("invalid key")
+        if parsed.app_id != app_id:
+            raise Forbidden("this key belongs to another app")
+        if parsed.kind != kind:
+            raise Forbidden(f"this route needs the app's {kind} key")
+        return owner
+
+
+def _valid_for(app: App, token: str, kind: str) -> bool:
+    expected = app.admin_key_hash if kind == keys.ADMIN else app.client_key_hash
+    return keys.matches(token, expected)

@@ -1,0 +1,266 @@
+"""Engagements: create, read, list, update, delete, publish, pause, resume, and schedule firings.
+
+The store is written first, in one transaction; the schedules follow. Every fetch checks the time
+window itself, so a schedule that is late, lost or fires twice never shows a message outside it.
+"""
+
+import json
+from typing import Any
+
+from chalicelib.adapters.dynamo import Engagement, Engagements, TransactionFailed
+from chalicelib.adapters.scheduler import Schedules
+from chalicelib.api import bodies, paging
+from chalicelib.api.models import CreateEngagement, EngagementSpec
+from chalicelib.domain import lifecycle
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.lifecycle import TransitionError, Window
+from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.services import clock
+from chalicelib.services.preconditions import check_version
+
+TRANSITION_RETRIES = 5
+READ_ONLY = ("engagement_id", "app_id", "status", "version", "created_at", "updated_at")
+
+
+def engagement_view(engagement: Engagement) -> dict:
+    return {
+        "engagement_id": engagement.engagement_id,
+        "app_id": engagement.app_id,
+        **engagement.spec,
+        "status": engagement.status,
+        "version": engagement.version,
+        "created_at": engagement.created_at,
+        "updated_at": engagement.updated_at,
+    }
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: objects merge key by key, null removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
+def _window(spec: EngagementSpec) -> Window:
+    return Window(spec.schedule.start_at, spec.schedule.end_at)
+
+
+def _stored_window(engagement: Engagement) -> Window:
+    return Window(clock.parse_iso(engagement.start_at), clock.parse_iso(engagement.end_at))
+
+
+class EngagementService:
+    def __init__(self, engagements: Engagements, schedules: Schedules):
+        self._engagements = engagements
+        self._schedules = schedules
+
+    # --- admin routes -------------------------------------------------------------------------
+
+    def create(self, app_id: str, raw_body: bytes | None) -> dict:
+        request = bodies.parse(CreateEngagement, raw_body)
+        now = clock.now()
+        window = _window(request)
+        try:
+            status = lifecycle.initial_status(window, now, draft=request.status == "draft")
+        except TransitionError as error:
+            raise InvalidInput(str(error)) from None
+        stamp = clock.iso(now)
+        engagement = Engagement(
+            app_id=app_id,
+            engagement_id=new_id("eng"),
+            name=request.name,
+            status=status,
+            version=1,
+            spec=request.model_dump(mode="json", exclude={"status"}, exclude_none=True),
+            start_at=clock.iso_seconds(window.start_at),
+            end_at=clock.iso_seconds(window.end_at),
+            created_at=stamp,
+            updated_at=stamp,
+            ever_active=status == lifecycle.ACTIVE,
+            schedule_revision=1,
+        )
+        try:
+            self._engagements.create(engagement)
+        except TransactionFailed as failure:
+            raise _store_error(failure, request.name) from None
+        self._sync_schedules(engagement)
+        return engagement_view(engagement)
+
+    def get(self, app_id: str, engagement_id: str) -> dict:
+        return engagement_view(self._load(app_id, engagement_id))
+
+    def list(self, app_id: str, status: str | None, limit: str | None, cursor: str | None) -> dict:
+        if status is not None and status not in lifecycle.STATUSES:
+            raise InvalidInput(f"status: must be one of {', '.join(lifecycle.STATUSES)}")
+        page = self._engagements.page(
+            app_id, status, paging.parse_limit(limit), paging.decode_cursor(cursor)
+        )
+        return {
+            "engagements": [engagement_view(item) for item in page.items],
+            "cursor": paging.encode_cursor(page.last_id),
+        }
+
+    def update(
+        self, app_id: str, engagement_id: str, raw_body: bytes | None, if_match: str | None
+    ) -> dict:
+        current = self._load(app_id, engagement_id)
+        patch = bodies.parse_json_object(raw_body)
+        for field in READ_ONLY:
+            if field in patch:
+                hint = "; use /publish, /pause or /resume" if field == "status" else ""
+                raise InvalidInput(f"{field}: read-only{hint}")
+        check_version(if_match, current.version, required=True)
+        spec = bodies.validate(EngagementSpec, merge_patch(current.spec, patch))
+        before = EngagementSpec.model_validate_json(json.dumps(current.spec))
+        if current.ever_active and spec.assignment_fields != before.assignment_fields:
+            raise Conflict(
+                "variants: keys, weights, ab_test and control_percent are frozen once the "
+                "engagement has been active (changing them would reassign devices mid-test); "
+                "content, schedule, audience and caps may still change"
+            )
+        now = clock.now()
+        window = _window(spec)
+        moved = window != _stored_window(current)
+        if moved and window.end_at <= now:
+            raise InvalidInput("schedule.end_at: must be in the future")
+        status = lifecycle.after_window_change(current.status, window, now)
+        reschedule = moved or status != current.status
+        updated = current.changed(
+            name=spec.name,
+            status=status,
+            version=current.version + 1,
+            spec=spec.model_dump(mode="json", exclude_none=True),
+            start_at=clock.iso_seconds(window.start_at),
+            end_at=clock.iso_seconds(window.end_at),
+            updated_at=clock.iso(now),
+            ever_active=current.ever_active or status == lifecycle.ACTIVE,
+            schedule_revision=current.schedule_revision + (1 if reschedule else 0),
+        )
+        self._store_update(current, updated, spec.name)
+        if reschedule:
+            self._sync_schedules(updated)
+        return engagement_view(updated)
+
+    def delete(self, app_id: str, engagement_id: str, if_match: str | None) -> None:
+        current = self._load(app_id, engagement_id)
+        check_version(if_match, current.version, required=False)
+        try:
+            self._engagements.delete(current)
+        except TransactionFailed:
+            raise _stale() from None
+        self._schedules.delete_all(engagement_id)
+
+    def publish(self, app_id: str, engagement_id: str) -> dict:
+        return self._change_status(app_id, engagement_id, lifecycle.publish)
+
+    def pause(self, app_id: str, engagement_id: str) -> dict:
+        return self._change_status(
+            app_id, engagement_id, lambda status, _w, _n: lifecycle.pause(status)
+        )
+
+    def resume(self, app_id: str, engagement_id: str) -> dict:
+        return self._change_status(app_id, engagement_id, lifecycle.resume)
+
+    # --- the schedule target ------------------------------------------------------------------
+
+    def apply_schedule_firing(self, firing: dict[str, Any]) -> dict:
+        """Recompute the status of the engagement a schedule fired for. Harmless when the firing is
+        late, repeated, out of order, from a replaced schedule or for a deleted engagement."""
+        app_id, engagement_id, revision = _parse_firing(firing)
+        for _attempt in range(TRANSITION_RETRIES):
+            current = self._engagements.get(app_id, engagement_id)
+            if current is None:
+                return {"outcome": "gone"}
+            if revision != current.schedule_revision:
+                return {"outcome": "stale", "status": current.status}
+            now = clock.now()
+            status = lifecycle.on_schedule_fired(current.status, _stored_window(current), now)
+            if status == current.status:
+                return {"outcome": "unchanged", "status": status}
+            updated = current.changed(
+                status=status,
+                version=current.version + 1,
+                updated_at=clock.iso(now),
+                ever_active=current.ever_active or status == lifecycle.ACTIVE,
+            )
+            try:
+                self._engagements.update(current, updated)
+            except TransactionFailed:
+                continue  # changed meanwhile: read it again and decide afresh
+            return {"outcome": "changed", "status": status}
+        raise RuntimeError(f"engagement {engagement_id} kept changing; the firing will be retried")
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _change_status(self, app_id: str, engagement_id: str, transition) -> dict:
+        current = self._load(app_id, engagement_id)
+        now = clock.now()
+        try:
+            status = transition(current.status, _stored_window(current), now)
+        except TransitionError as error:
+            raise Conflict(str(error)) from None
+        updated = current.changed(
+            status=status,
+            version=current.version + 1,
+            updated_at=clock.iso(now),
+            ever_active=current.ever_active or status == lifecycle.ACTIVE,
+            schedule_revision=current.schedule_revision + 1,
+        )
+        self._store_update(current, updated, current.name)
+        self._sync_schedules(updated)
+        return engagement_view(updated)
+
+    def _store_update(self, current: Engagement, updated: Engagement, name: str) -> None:
+        try:
+            self._engagements.update(current, updated)
+        except TransactionFailed as failure:
+            raise _store_error(failure, name) from None
+
+    def _sync_schedules(self, engagement: Engagement) -> None:
+        wanted = lifecycle.schedules_needed(engagement.status, _stored_window(engagement))
+        self._schedules.replace(
+            engagement.app_id, engagement.engagement_id, engagement.schedule_revision, wanted
+        )
+
+    def _load(self, app_id: str, engagement_id: str) -> Engagement:
+        engagement = self._engagements.get(app_id, engagement_id)
+        if engagement is None:
+            raise NotFound(f"no engagement {engagement_id} in this app")
+        return engagement
+
+
+def _stale() -> Conflict:
+    return Conflict("the engagement changed meanwhile; read it again and retry")
+
+
+def _store_error(failure: TransactionFailed, name: str) -> Exception:
+    if "version" in failure.labels:
+        return _stale()
+    if "name" in failure.labels:
+        return Conflict(f"name: an engagement named {name!r} already exists in this app")
+    for label in failure.labels:
+        if label.startswith("audience:"):
+            audience_id = label.removeprefix("audience:")
+            return InvalidInput(f"audience.audience_ids: no audience {audience_id} in this app")
+    return failure
+
+
+def _parse_firing(firing: Any) -> tuple[str, str, int]:
+    if not isinstance(firing, dict):
+        raise ValueError("a schedule firing must be a JSON object")
+    app_id, engagement_id, revision = (
+        firing.get("app_id"),
+        firing.get("engagement_id"),
+        firing.get("revision"),
+    )
+    if not isinstance(app_id, str) or not isinstance(engagement_id, str):
+        raise ValueError("a schedule firing names app_id and engagement_id")
+    if not isinstance(revision, int) or isinstance(revision, bool):
+        raise ValueError("a schedule firing carries its schedule revision")
+    return app_id, engagement_id, revision

@@ -1,0 +1,60 @@
+"""Every environment variable Herald reads, in one place, read when asked (never at import).
+
+Chalice's test client sets a stage's variables only while a request runs, and Lambda sets them
+before the handler runs, so nothing here may be cached at import time.
+"""
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    apps_table: str
+    audiences_table: str
+    engagements_table: str
+    names_table: str
+    events_queue: str
+    events_dead_letter_queue: str
+    schedule_group: str
+    transition_function_arn: str
+    scheduler_role_arn: str
+    root_key_hash: str
+
+    @property
+    def tables(self) -> dict[str, str]:
+        return {
+            "apps": self.apps_table,
+            "audiences": self.audiences_table,
+            "engagements": self.engagements_table,
+            "names": self.names_table,
+        }
+
+
+def get_settings() -> Settings:
+    env = os.environ
+    stage = env.get("HERALD_STAGE", "dev")
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    prefix = f"herald-{stage}"
+    account = env.get("HERALD_ACCOUNT_ID", "123456789012")
+    return Settings(
+        stage=stage,
+        region=region,
+        apps_table=env.get("HERALD_APPS_TABLE", f"{prefix}-apps"),
+        audiences_table=env.get("HERALD_AUDIENCES_TABLE", f"{prefix}-audiences"),
+        engagements_table=env.get("HERALD_ENGAGEMENTS_TABLE", f"{prefix}-engagements"),
+        names_table=env.get("HERALD_NAMES_TABLE", f"{prefix}-names"),
+        events_queue=env.get("HERALD_EVENTS_QUEUE", f"{prefix}-events"),
+        events_dead_letter_queue=env.get("HERALD_EVENTS_DLQ", f"{prefix}-events-dlq"),
+        schedule_group=env.get("HERALD_SCHEDULE_GROUP", prefix),
+        transition_function_arn=env.get(
+            "HERALD_TRANSITION_FUNCTION_ARN",
+            f"arn:aws:lambda:{region}:{account}:function:{prefix}-apply_transition",
+        ),
+        scheduler_role_arn=env.get(
+            "HERALD_SCHEDULER_ROLE_ARN", f"arn:aws:iam::{account}:role/{prefix}-scheduler"
+        ),
+        root_key_hash=env.get("HERALD_ROOT_KEY_HASH", ""),
+    )

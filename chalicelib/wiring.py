@@ -1,0 +1,48 @@
+"""Builds the services for the current settings: the one place where adapters are chosen."""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import boto3
+
+from chalicelib.adapters import dynamo
+from chalicelib.adapters.scheduler import Schedules
+from chalicelib.services.access import Access
+from chalicelib.services.apps import AppService
+from chalicelib.services.audiences import AudienceService
+from chalicelib.services.engagements import EngagementService
+from chalicelib.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Services:
+    access: Access
+    apps: AppService
+    audiences: AudienceService
+    engagements: EngagementService
+
+
+@lru_cache(maxsize=8)
+def _scheduler_client(region: str):
+    return boto3.client("scheduler", region_name=region)
+
+
+@lru_cache(maxsize=8)
+def _build(settings: Settings) -> Services:
+    apps = dynamo.Apps(settings)
+    return Services(
+        access=Access(apps, settings.root_key_hash),
+        apps=AppService(apps),
+        audiences=AudienceService(dynamo.Audiences(settings)),
+        engagements=EngagementService(
+            dynamo.Engagements(settings),
+            Schedules(settings, _scheduler_client(settings.region)),
+        ),
+    )
+
+
+def services() -> Services:
+    """Services for the settings in force now (built once per distinct configuration)."""
+    settings = get_settings()
+    dynamo.bind(settings)
+    return _build(settings)

@@ -1,0 +1,148 @@
+"""Shared fixtures: moto for every AWS call, the Chalice test client, and a small HTTP helper."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from app import app
+from chalicelib.domain import keys
+from chalicelib.local.resources import create_all
+from chalicelib.settings import get_settings
+
+ROOT_KEY = keys.new_root_key()
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch):
+    """Fake credentials and the dev stage's names, so no test can reach a real AWS account."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "HERALD_STAGE": "dev",
+        "HERALD_ROOT_KEY_HASH": keys.hash_key(ROOT_KEY),
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        create_all(get_settings())
+        yield
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict
+
+
+class Api:
+    """Sends JSON through Chalice's test client, the way a mobile app or an operator would."""
+
+    def __init__(self, client: Client):
+        self._client = client
+
+    def call(self, method: str, path: str, body: Any = None, key: str | None = None, **headers):
+        sent = {"Content-Type": "application/json"}
+        if key:
+            sent["Authorization"] = f"Bearer {key}"
+        sent.update({name.replace("_", "-"): value for name, value in headers.items()})
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+        response = getattr(self._client.http, method.lower())(path, headers=sent, body=body or b"")
+        text = response.body.decode() if response.body else ""
+        return Reply(response.status_code, json.loads(text) if text else None, response.headers)
+
+    def get(self, path, **kwargs):
+        return self.call("GET", path, **kwargs)
+
+    def post(self, path, body=None, **kwargs):
+        return self.call("POST", path, body, **kwargs)
+
+    def put(self, path, body=None, **kwargs):
+        return self.call("PUT", path, body, **kwargs)
+
+    def patch(self, path, body=None, **kwargs):
+        return self.call("PATCH", path, body, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.call("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def chalice_client(aws):
+    with Client(app) as client:
+        yield client
+
+
+@pytest.fixture
+def api(chalice_client):
+    return Api(chalice_client)
+
+
+@dataclass
+class TenantApp:
+    app_id: str
+    admin_key: str
+    client_key: str
+
+    @property
+    def path(self) -> str:
+        return f"/v1/apps/{self.app_id}"
+
+
+def make_app(api: Api, name: str = "Shop") -> TenantApp:
+    reply = api.post("/v1/apps", {"name": name}, key=ROOT_KEY)
+    assert reply.status == 201, reply.body
+    return TenantApp(reply.body["app_id"], reply.body["admin_key"], reply.body["client_key"])
+
+
+@pytest.fixture
+def shop(api) -> TenantApp:
+    return make_app(api, "Shop")
+
+
+@pytest.fixture
+def other_shop(api) -> TenantApp:
+    return make_app(api, "Other shop")
+
+
+def store_snapshot() -> dict:
+    """Every item of every table and every schedule: to prove a request changed nothing."""
+    settings = get_settings()
+    dynamodb = boto3.client("dynamodb", region_name=settings.region)
+    scheduler = boto3.client("scheduler", region_name=settings.region)
+    snapshot = {}
+    for table in settings.tables.values():
+        items = dynamodb.scan(TableName=table)["Items"]
+        snapshot[table] = sorted(json.dumps(item, sort_keys=True) for item in items)
+    schedules = scheduler.list_schedules(GroupName=settings.schedule_group)["Schedules"]
+    snapshot["schedules"] = sorted(
+        json.dumps(
+            scheduler.get_schedule(Name=s["Name"], GroupName=settings.schedule_group),
+            sort_keys=True,
+            default=str,
+        )
+        for s in schedules
+    )
+    return snapshot
+
+
+def schedules() -> dict[str, dict]:
+    settings = get_settings()
+    scheduler = boto3.client("scheduler", region_name=settings.region)
+    found = scheduler.list_schedules(GroupName=settings.schedule_group)["Schedules"]
+    return {
+        s["Name"]: scheduler.get_schedule(Name=s["Name"], GroupName=settings.schedule_group)
+        for s in found
+    }
