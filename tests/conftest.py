@@ -121,28 +121,25 @@ def store_snapshot() -> dict:
     """Every item of every table and every schedule: to prove a request changed nothing."""
     settings = get_settings()
     dynamodb = boto3.client("dynamodb", region_name=settings.region)
-    scheduler = boto3.client("scheduler", region_name=settings.region)
     snapshot = {}
     for table in settings.tables.values():
         items = dynamodb.scan(TableName=table)["Items"]
         snapshot[table] = sorted(json.dumps(item, sort_keys=True) for item in items)
-    schedules = scheduler.list_schedules(GroupName=settings.schedule_group)["Schedules"]
     snapshot["schedules"] = sorted(
-        json.dumps(
-            scheduler.get_schedule(Name=s["Name"], GroupName=settings.schedule_group),
-            sort_keys=True,
-            default=str,
-        )
-        for s in schedules
+        json.dumps(schedule, sort_keys=True, default=str)
+        for schedule in schedules_by_name().values()
     )
     return snapshot
 
 
-def schedules() -> dict[str, dict]:
+def schedules_by_name() -> dict[str, dict]:
+    """Every schedule of the stage's group, as get_schedule describes it."""
     settings = get_settings()
     scheduler = boto3.client("scheduler", region_name=settings.region)
     found = scheduler.list_schedules(GroupName=settings.schedule_group)["Schedules"]
-    return {
-        s["Name"]: scheduler.get_schedule(Name=s["Name"], GroupName=settings.schedule_group)
-        for s in found
-    }
+    described = {}
+    for summary in found:
+        schedule = scheduler.get_schedule(Name=summary["Name"], GroupName=settings.schedule_group)
+        schedule.pop("ResponseMetadata", None)
+        described[summary["Name"]] = schedule
+    return described

@@ -83,12 +83,3 @@ class Schedules:
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise
-
-
-def due(schedule: dict[str, Any], now: datetime) -> bool:
-    """Whether a one-time schedule's `at(...)` time has come (used by the local scheduler)."""
-    expression = schedule.get("ScheduleExpression", "")
-    if not expression.startswith("at("):
-        return False
-    moment = datetime.strptime(expression[3:-1], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-    return now >= moment

@@ -3,6 +3,7 @@
 import json
 
 import boto3
+from botocore.exceptions import ClientError
 
 from chalicelib.adapters import dynamo
 from chalicelib.settings import Settings
@@ -11,10 +12,15 @@ MAX_RECEIVE_COUNT = 5
 
 
 def create_all(settings: Settings) -> None:
+    """Idempotent, so the local run can also start inside a test's mock that already has them."""
     dynamo.create_tables(settings)
     _create_queues(settings)
     scheduler = boto3.client("scheduler", region_name=settings.region)
-    scheduler.create_schedule_group(Name=settings.schedule_group)
+    try:
+        scheduler.create_schedule_group(Name=settings.schedule_group)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConflictException":
+            raise
 
 
 def _create_queues(settings: Settings) -> None:

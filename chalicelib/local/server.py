@@ -1,0 +1,135 @@
+"""LocalHerald: the whole Chalice API over HTTP, plus the local scheduler and queue consumers.
+
+`make run` starts it with its own in-process moto (`mock=True`); a test starts it with
+`mock=False` inside the mock it already has. Stopping it puts back every environment variable
+it set and the class Chalice's local server swaps onto the app, so a test process stays clean.
+"""
+
+import json
+import os
+import threading
+from pathlib import Path
+
+from chalice import Chalice
+from chalice.config import Config
+from chalice.local import LocalDevServer, create_local_server
+from moto import mock_aws
+
+from chalicelib.domain import keys
+from chalicelib.local.queue import QueueConsumer, sqs_sources
+from chalicelib.local.resources import create_all
+from chalicelib.local.scheduler import LocalScheduler
+from chalicelib.settings import get_settings
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+def chalice_config(stage: str) -> Config:
+    """The stage's config from .chalice/config.json, as `chalice local --stage` builds it."""
+    with open(PROJECT_DIR / ".chalice" / "config.json") as file:
+        from_disk = json.load(file)
+    return Config(
+        chalice_stage=stage,
+        user_provided_params={"project_dir": str(PROJECT_DIR)},
+        config_from_disk=from_disk,
+        default_params={"api_gateway_stage": "api", "autogen_policy": False},
+    )
+
+
+class LocalHerald:
+    def __init__(
+        self,
+        port: int = 8000,
+        root_key: str | None = None,
+        mock: bool = True,
+        app: Chalice | None = None,
+        visibility_timeout: int = 2,
+    ):
+        """`port=0` picks a free port (read `.port`); `app` defaults to Herald's own."""
+        self.port = port
+        self.root_key = root_key or keys.new_root_key()
+        self._mock = mock_aws() if mock else None
+        self._app = app
+        self._visibility_timeout = visibility_timeout
+        self._stopping = threading.Event()
+        self._saved_env: dict[str, str | None] = {}
+        self._server: LocalDevServer | None = None
+        self._threads: list[threading.Thread] = []
+        self._app_class: type | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> None:
+        if self._mock:
+            for name, value in FAKE_AWS.items():
+                self._setenv(name, value)
+            self._setenv("AWS_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+            self._setenv("AWS_PROFILE", None)
+            self._mock.start()
+        if self._app is None:
+            from app import app  # after the mock has started: nothing may reach a real AWS
+
+            self._app = app
+        settings = get_settings()
+        config = chalice_config(settings.stage)
+        for name, value in config.environment_variables.items():
+            self._setenv(name, value)
+        self._setenv("HERALD_ROOT_KEY_HASH", keys.hash_key(self.root_key))
+        settings = get_settings()
+        create_all(settings)
+
+        self._app_class = type(self._app)
+        self._server = create_local_server(self._app, config, HOST, self.port)
+        self.port = self._server.server.server_address[1]
+        self._threads = [
+            threading.Thread(
+                target=self._server.server.serve_forever, name="herald-local-http", daemon=True
+            ),
+            LocalScheduler(self._app, settings, self._stopping),
+            *(
+                QueueConsumer(self._app, source, settings, self._stopping, self._visibility_timeout)
+                for source in sqs_sources(self._app)
+            ),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop serving and polling, free the port, and undo what start() changed."""
+        self._stopping.set()
+        if self._server:
+            self._server.shutdown()
+            self._server.server.server_close()
+        for thread in self._threads:
+            thread.join(timeout)
+        if self._app_class:
+            self._app.__class__ = self._app_class
+        if self._mock:
+            self._mock.stop()
+        for name, value in self._saved_env.items():
+            self._restore(name, value)
+        self._saved_env.clear()
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        return list(self._threads)
+
+    def _setenv(self, name: str, value: str | None) -> None:
+        self._saved_env.setdefault(name, os.environ.get(name))
+        self._restore(name, value)
+
+    @staticmethod
+    def _restore(name: str, value: str | None) -> None:
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
