@@ -262,7 +262,9 @@ def test_a_content_change_leaves_the_schedules_alone(api, shop):
 
 def test_variants_freeze_once_the_engagement_has_been_active(api, shop):
     scheduled = create(api, shop, engagement("Later"))
-    weights = [{**variant, "weight": w} for variant, w in zip(scheduled["variants"], (70, 30))]
+    weights = [
+        {**variant, "weight": w} for variant, w in zip(scheduled["variants"], (70, 30), strict=True)
+    ]
     unfrozen = api.patch(
         path_of(shop, scheduled), {"variants": weights}, key=shop.admin_key, If_Match="1"
     )
@@ -272,7 +274,11 @@ def test_variants_freeze_once_the_engagement_has_been_active(api, shop):
     path = path_of(shop, running)
     before = store_snapshot()
     for patch in (
-        {"variants": [{**v, "weight": w} for v, w in zip(running["variants"], (70, 30))]},
+        {
+            "variants": [
+                {**v, "weight": w} for v, w in zip(running["variants"], (70, 30), strict=True)
+            ]
+        },
         {"variants": [{**running["variants"][0], "weight": 100}], "ab_test": False},
         {"control_percent": 20},
     ):
