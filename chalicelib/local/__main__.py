@@ -3,6 +3,7 @@
 import logging
 import os
 import signal
+import sys
 import threading
 
 from chalicelib.local.server import LocalHerald
@@ -14,11 +15,14 @@ def main() -> int:
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
-    herald = LocalHerald(
-        port=int(os.environ.get("HERALD_PORT", "8000")),
-        root_key=os.environ.get("HERALD_ROOT_KEY") or None,
-    )
-    herald.start()
+    port = int(os.environ.get("HERALD_PORT", "8000"))
+    herald = LocalHerald(port=port, root_key=os.environ.get("HERALD_ROOT_KEY") or None)
+    try:
+        herald.start()
+    except OSError as error:  # most likely the port is taken
+        herald.stop()
+        print(f"Cannot serve on {herald.url}: {error.strerror}", file=sys.stderr)
+        return 1
     print(f"Herald is serving on {herald.url}", flush=True)
     print(f"Root key: {herald.root_key}", flush=True)
     print("Schedules fire and queues are consumed locally (moto). Ctrl-C stops.", flush=True)
