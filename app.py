@@ -4,6 +4,8 @@ import functools
 
 from chalice import Chalice, Response
 
+from chalicelib.api import bodies
+from chalicelib.api.models import FetchMessages
 from chalicelib.errors import HeraldError
 from chalicelib.services.apps import app_view
 from chalicelib.wiring import services
@@ -13,6 +15,7 @@ app = Chalice(app_name="herald")
 APP = "/v1/apps/{app_id}"
 AUDIENCE = APP + "/audiences/{audience_id}"
 ENGAGEMENT = APP + "/engagements/{engagement_id}"
+DEVICE = APP + "/devices/{device_id}"
 
 
 def _json(body, status: int = 200, headers: dict | None = None) -> Response:
@@ -173,6 +176,39 @@ def pause_engagement(app_id, engagement_id):
 def resume_engagement(app_id, engagement_id):
     _admin(app_id)
     return _engagement_response(services().engagements.resume(app_id, engagement_id))
+
+
+# --- devices (client key) --------------------------------------------------------------------
+
+
+@route(DEVICE, "PUT")
+def register_device(app_id, device_id):
+    services().access.require_client(app_id, _header("x-client-key"))
+    device, created = services().devices.register(app_id, device_id, _request().raw_body)
+    return _json(device, 201 if created else 200)
+
+
+@route(DEVICE + "/messages", "GET")
+def fetch_messages(app_id, device_id):
+    event = _query("event")
+    request = bodies.validate(FetchMessages, {"event": event} if event is not None else {})
+    body = services().delivery.fetch(app_id, device_id, _header("x-client-key"), request)
+    return _json(body)
+
+
+@route(DEVICE + "/messages", "POST")
+def fetch_messages_for_event(app_id, device_id):
+    request = bodies.parse(FetchMessages, _request().raw_body)
+    body = services().delivery.fetch(app_id, device_id, _header("x-client-key"), request)
+    return _json(body)
+
+
+@route(DEVICE + "/messages/explain", "GET")
+def explain_messages(app_id, device_id):
+    _admin(app_id)
+    event = _query("event")
+    request = bodies.validate(FetchMessages, {"event": event} if event is not None else {})
+    return _json(services().delivery.explain(app_id, device_id, request))
 
 
 # --- the target of the engagements' start/end schedules ---------------------------------------

@@ -16,12 +16,16 @@ class Settings:
     audiences_table: str
     engagements_table: str
     names_table: str
+    devices_table: str
+    delivery_table: str
     events_queue: str
     events_dead_letter_queue: str
     schedule_group: str
     transition_function_arn: str
     scheduler_role_arn: str
     root_key_hash: str
+    max_messages_per_fetch: int
+    fetch_interval_seconds: int
 
     @property
     def tables(self) -> dict[str, str]:
@@ -30,6 +34,8 @@ class Settings:
             "audiences": self.audiences_table,
             "engagements": self.engagements_table,
             "names": self.names_table,
+            "devices": self.devices_table,
+            "delivery": self.delivery_table,
         }
 
 
@@ -46,6 +52,8 @@ def get_settings() -> Settings:
         audiences_table=env.get("HERALD_AUDIENCES_TABLE", f"{prefix}-audiences"),
         engagements_table=env.get("HERALD_ENGAGEMENTS_TABLE", f"{prefix}-engagements"),
         names_table=env.get("HERALD_NAMES_TABLE", f"{prefix}-names"),
+        devices_table=env.get("HERALD_DEVICES_TABLE", f"{prefix}-devices"),
+        delivery_table=env.get("HERALD_DELIVERY_TABLE", f"{prefix}-delivery"),
         events_queue=env.get("HERALD_EVENTS_QUEUE", f"{prefix}-events"),
         events_dead_letter_queue=env.get("HERALD_EVENTS_DLQ", f"{prefix}-events-dlq"),
         schedule_group=env.get("HERALD_SCHEDULE_GROUP", prefix),
@@ -57,4 +65,15 @@ def get_settings() -> Settings:
             "HERALD_SCHEDULER_ROLE_ARN", f"arn:aws:iam::{account}:role/{prefix}-scheduler"
         ),
         root_key_hash=env.get("HERALD_ROOT_KEY_HASH", ""),
+        max_messages_per_fetch=_positive_int(env, "HERALD_MAX_MESSAGES_PER_FETCH", 5),
+        fetch_interval_seconds=_positive_int(env, "HERALD_FETCH_INTERVAL_SECONDS", 300),
     )
+
+
+def _positive_int(env, name: str, default: int) -> int:
+    value = env.get(name)
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a positive whole number, not {value!r}")
+    return int(value)

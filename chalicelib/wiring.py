@@ -10,6 +10,8 @@ from chalicelib.adapters.scheduler import Schedules
 from chalicelib.services.access import Access
 from chalicelib.services.apps import AppService
 from chalicelib.services.audiences import AudienceService
+from chalicelib.services.delivery import CatalogCache, DeliveryService
+from chalicelib.services.devices import DeviceService
 from chalicelib.services.engagements import EngagementService
 from chalicelib.settings import Settings, get_settings
 
@@ -20,6 +22,8 @@ class Services:
     apps: AppService
     audiences: AudienceService
     engagements: EngagementService
+    devices: DeviceService
+    delivery: DeliveryService
 
 
 @lru_cache(maxsize=8)
@@ -30,13 +34,24 @@ def _scheduler_client(region: str):
 @lru_cache(maxsize=8)
 def _build(settings: Settings) -> Services:
     apps = dynamo.Apps(settings)
+    access = Access(apps, settings.root_key_hash)
+    engagements = dynamo.Engagements(settings)
+    devices = dynamo.Devices(settings)
     return Services(
-        access=Access(apps, settings.root_key_hash),
+        access=access,
         apps=AppService(apps),
         audiences=AudienceService(dynamo.Audiences(settings)),
         engagements=EngagementService(
-            dynamo.Engagements(settings),
-            Schedules(settings, _scheduler_client(settings.region)),
+            engagements, Schedules(settings, _scheduler_client(settings.region))
+        ),
+        devices=DeviceService(devices),
+        delivery=DeliveryService(
+            access,
+            devices,
+            dynamo.Deliveries(settings),
+            CatalogCache(engagements, dynamo.AudienceRules(settings)),
+            max_messages=settings.max_messages_per_fetch,
+            fetch_interval_seconds=settings.fetch_interval_seconds,
         ),
     )
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -21,7 +22,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
+from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.settings import Settings
 
@@ -36,6 +37,9 @@ class AppRecord(Model):
     client_key_hash = UnicodeAttribute()
     created_at = UnicodeAttribute()
     keys_rotated_at = UnicodeAttribute(null=True)
+    # Bumped by every write that can change what a device is shown (engagements, audiences):
+    # the fetch reads it with the device and reloads its cached engagements only when it moved.
+    catalog_version = NumberAttribute(default=0)
 
 
 class AudienceRecord(Model):
@@ -93,11 +97,45 @@ class NameRecord(Model):
     owner_id = UnicodeAttribute()
 
 
+class DeviceRecord(Model):
+    class Meta:
+        table_name = "herald-devices"
+
+    app_id = UnicodeAttribute(hash_key=True)
+    device_id = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute(null=True)
+    platform = UnicodeAttribute(null=True)
+    os_version = UnicodeAttribute(null=True)
+    app_version = UnicodeAttribute(null=True)
+    locale = UnicodeAttribute(null=True)
+    timezone = UnicodeAttribute(null=True)
+    attributes = UnicodeAttribute(null=True)  # custom attributes as JSON
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class DeliveryRecord(Model):
+    """What one subject (a user, or a device without user) was shown: what frequency caps read.
+
+    `history` maps an engagement id to {"total": n, "last": epoch seconds of the latest
+    impression, "buckets": {"<epoch // 900>": impressions in that quarter hour}}; the event
+    consumer keeps the buckets of the last two days.
+    """
+
+    class Meta:
+        table_name = "herald-delivery"
+
+    subject = UnicodeAttribute(hash_key=True)  # "<app_id>#user:<id>" or "<app_id>#device:<id>"
+    history = MapAttribute(default=dict)
+
+
 MODELS: dict[str, type[Model]] = {
     "apps": AppRecord,
     "audiences": AudienceRecord,
     "engagements": EngagementRecord,
     "names": NameRecord,
+    "devices": DeviceRecord,
+    "delivery": DeliveryRecord,
 }
 
 
@@ -129,6 +167,18 @@ class App:
     admin_key_hash: str
     client_key_hash: str
     created_at: str
+    catalog_version: int = 0
+
+
+@dataclass(frozen=True)
+class Device:
+    app_id: str
+    device_id: str
+    fields: dict[
+        str, Any
+    ]  # user_id, platform, os_version, app_version, locale, timezone, attributes
+    created_at: str
+    updated_at: str
 
 
 @dataclass(frozen=True)
@@ -223,6 +273,26 @@ class TransactionFailed(Exception):
         self.labels = labels
 
 
+def _app(record: AppRecord) -> App:
+    return App(
+        app_id=record.app_id,
+        name=record.name,
+        admin_key_hash=record.admin_key_hash,
+        client_key_hash=record.client_key_hash,
+        created_at=record.created_at,
+        catalog_version=int(record.catalog_version or 0),
+    )
+
+
+def _bump_catalog(tx: "_Transaction", app_id: str) -> None:
+    tx.update(
+        "app",
+        AppRecord(app_id),
+        actions=[AppRecord.catalog_version.add(1)],
+        condition=AppRecord.app_id.exists(),
+    )
+
+
 class Apps:
     def __init__(self, settings: Settings):
         bind(settings)
@@ -238,16 +308,9 @@ class Apps:
 
     def get(self, app_id: str) -> App | None:
         try:
-            record = AppRecord.get(app_id)
+            return _app(AppRecord.get(app_id))
         except AppRecord.DoesNotExist:
             return None
-        return App(
-            app_id=record.app_id,
-            name=record.name,
-            admin_key_hash=record.admin_key_hash,
-            client_key_hash=record.client_key_hash,
-            created_at=record.created_at,
-        )
 
     def replace_keys(
         self, app_id: str, admin_key_hash: str, client_key_hash: str, now: str
@@ -326,6 +389,7 @@ class Audiences:
             condition=AudienceRecord.version == old.version,
         )
         _move_name(tx, old.app_id, "audience", old.name, new.name, old.audience_id)
+        _bump_catalog(tx, old.app_id)
         tx.commit()
 
     def delete(self, audience: Audience) -> None:
@@ -336,6 +400,7 @@ class Audiences:
             condition=AudienceRecord.audience_id.exists() & AudienceRecord.used_by.does_not_exist(),
         )
         tx.delete("name", NameRecord(audience.app_id, name_key("audience", audience.name)))
+        _bump_catalog(tx, audience.app_id)
         tx.commit()
 
 
@@ -456,6 +521,7 @@ class Engagements:
             condition=EngagementRecord.engagement_id.does_not_exist(),
         )
         _mark_audiences(tx, engagement, engagement.audience_ids, add=True)
+        _bump_catalog(tx, engagement.app_id)
         tx.commit()
 
     def update(self, old: Engagement, new: Engagement) -> None:
@@ -471,7 +537,12 @@ class Engagements:
         _mark_audiences(tx, new, added, add=True)
         _mark_audiences(tx, new, removed, add=False)
         _move_name(tx, old.app_id, "engagement", old.name, new.name, old.engagement_id)
+        _bump_catalog(tx, old.app_id)
         tx.commit()
+
+    def all_of_app(self, app_id: str) -> list[Engagement]:
+        """Every engagement of an app (to build the fetch's catalog; paginates as needed)."""
+        return [_engagement(r) for r in EngagementRecord.query(app_id, consistent_read=True)]
 
     def delete(self, engagement: Engagement) -> None:
         tx = _Transaction(self._settings)
@@ -482,6 +553,7 @@ class Engagements:
         )
         tx.delete("name", NameRecord(engagement.app_id, name_key("engagement", engagement.name)))
         _mark_audiences(tx, engagement, engagement.audience_ids, add=False)
+        _bump_catalog(tx, engagement.app_id)
         tx.commit()
 
 
@@ -496,3 +568,86 @@ def _mark_audiences(tx: _Transaction, engagement: Engagement, audience_ids, add:
             actions=[action],
             condition=AudienceRecord.audience_id.exists(),
         )
+
+
+def _device(record: DeviceRecord) -> Device:
+    fields = {
+        name: getattr(record, name) for name in DEVICE_FIELDS if getattr(record, name) is not None
+    }
+    fields["attributes"] = json.loads(record.attributes) if record.attributes else {}
+    return Device(
+        app_id=record.app_id,
+        device_id=record.device_id,
+        fields=fields,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+
+
+DEVICE_FIELDS = ("user_id", "platform", "os_version", "app_version", "locale", "timezone")
+
+
+class Devices:
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        bind(settings)
+
+    def register(self, app_id: str, device_id: str, fields: dict[str, Any], now: str) -> bool:
+        """Create or replace a device's registration in one write; True when it is new."""
+        actions = [
+            DeviceRecord.updated_at.set(now),
+            DeviceRecord.created_at.set(DeviceRecord.created_at | now),
+            DeviceRecord.attributes.set(_rules_json(fields.get("attributes") or {})),
+        ]
+        for name in DEVICE_FIELDS:
+            attribute = getattr(DeviceRecord, name)
+            value = fields.get(name)
+            actions.append(attribute.set(value) if value is not None else attribute.remove())
+        stored = DeviceRecord(app_id, device_id).update(actions=actions)
+        return stored["Attributes"]["created_at"]["S"] == now
+
+    def app_and_device(self, app_id: str, device_id: str) -> tuple[App | None, Device | None]:
+        """The app and the device in one strongly consistent request (TransactGetItems)."""
+        with TransactGet(connection=Connection(region=self._settings.region)) as get:
+            app_future = get.get(AppRecord, app_id)
+            device_future = get.get(DeviceRecord, app_id, device_id)
+        try:
+            app = _app(app_future.get())
+        except AppRecord.DoesNotExist:
+            app = None
+        try:
+            device = _device(device_future.get())
+        except DeviceRecord.DoesNotExist:
+            device = None
+        return app, device
+
+
+def subject_key(app_id: str, subject: str) -> str:
+    return f"{app_id}#{subject}"
+
+
+class Deliveries:
+    def __init__(self, settings: Settings):
+        bind(settings)
+
+    def history(self, app_id: str, subject: str) -> dict[str, dict]:
+        """Per-engagement impression history of a subject ({} when it has seen nothing)."""
+        try:
+            record = DeliveryRecord.get(subject_key(app_id, subject), consistent_read=True)
+        except DeliveryRecord.DoesNotExist:
+            return {}
+        return record.history.as_dict() if record.history else {}
+
+
+class AudienceRules:
+    """The rules of several audiences at once (for building a catalog)."""
+
+    def __init__(self, settings: Settings):
+        bind(settings)
+
+    def rules_of(self, app_id: str, audience_ids: set[str]) -> dict[str, dict]:
+        keys = [(app_id, audience_id) for audience_id in sorted(audience_ids)]
+        return {
+            record.audience_id: json.loads(record.rules)
+            for record in AudienceRecord.batch_get(keys, consistent_read=True)
+        }

@@ -4,9 +4,11 @@ Bodies are parsed from raw JSON in strict mode: a string where a number is expec
 field or a naive date-time is a 400, never a silent conversion.
 """
 
+import json
 import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -259,3 +261,42 @@ class EngagementSpec(Strict):
 
 class CreateEngagement(EngagementSpec):
     status: Literal["draft"] | None = None
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone such as Europe/Paris") from None
+    return value
+
+
+def _small_attributes(value: dict) -> dict:
+    if len(json.dumps(value)) > 8 * 1024:
+        raise ValueError("must be at most 8 KiB of JSON")
+    return value
+
+
+AttributeName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+Scalar = Annotated[str, StringConstraints(max_length=1024)] | bool | int | float
+Attributes = Annotated[
+    dict[AttributeName, Scalar], Field(max_length=50), AfterValidator(_small_attributes)
+]
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
+
+
+class RegisterDevice(Strict):
+    user_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    platform: Literal["ios", "android", "web"] | None = None
+    os_version: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    app_version: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    locale: Locale | None = None
+    timezone: Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)] | None = (
+        None
+    )
+    attributes: Attributes = {}
+
+
+class FetchMessages(Strict):
+    event: Token = "app_launch"
+    attributes: Attributes = {}

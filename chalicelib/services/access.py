@@ -31,16 +31,25 @@ class Access:
             return app
         return self._require_app_key(app_id, token, keys.ADMIN)
 
-    def require_client(self, app_id: str, client_key: str | None) -> App:
+    def require_client(
+        self, app_id: str, client_key: str | None, known_app: App | None = None
+    ) -> App:
+        """The app, when `client_key` is its client key. `known_app`, when the caller has
+        already read the app, saves reading it again."""
         if not client_key:
             raise Unauthorized("send the app's client key as 'X-Client-Key: <key>'")
-        return self._require_app_key(app_id, client_key.strip(), keys.CLIENT)
+        return self._require_app_key(app_id, client_key.strip(), keys.CLIENT, known_app)
 
-    def _require_app_key(self, app_id: str, token: str, kind: str) -> App:
+    def _require_app_key(
+        self, app_id: str, token: str, kind: str, known_app: App | None = None
+    ) -> App:
         parsed = keys.parse(token)
         if parsed is None:
             raise Unauthorized("invalid key")
-        owner = self._apps.get(parsed.app_id)
+        if known_app is not None and known_app.app_id == parsed.app_id:
+            owner: App | None = known_app
+        else:
+            owner = self._apps.get(parsed.app_id)
         if owner is None or not _valid_for(owner, token, parsed.kind):
             raise Unauthorized("invalid key")
         if parsed.app_id != app_id:

@@ -1,0 +1,213 @@
+"""The message fetch (the hot path: every app event of every user) and its explanation.
+
+A fetch costs two DynamoDB requests whatever the number of engagements: one TransactGetItems for
+the app (its key hash and catalog version) and the device, one GetItem for the subject's
+impression history. The app's engagements are compiled once per catalog version and kept in
+memory, so they are re-read only after an owner changed something.
+"""
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from threading import Lock
+from typing import Any
+
+from chalicelib.adapters.dynamo import App, AudienceRules, Deliveries, Devices, Engagements
+from chalicelib.api.models import FetchMessages
+from chalicelib.domain import eligibility
+from chalicelib.domain.eligibility import CompiledEngagement, Decision, ImpressionHistory
+from chalicelib.domain.localization import localize
+from chalicelib.errors import NotFound
+from chalicelib.services import clock
+from chalicelib.services.access import Access
+from chalicelib.services.devices import check_device_id
+
+CACHED_APPS = 256
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """An app's engagements, compiled, indexed by trigger event."""
+
+    version: int
+    engagements: tuple[CompiledEngagement, ...]
+    by_event: Mapping[str, tuple[CompiledEngagement, ...]]
+
+    @classmethod
+    def of(cls, version: int, engagements: list[CompiledEngagement]) -> "Catalog":
+        by_event: dict[str, list[CompiledEngagement]] = {}
+        for engagement in engagements:
+            by_event.setdefault(engagement.event, []).append(engagement)
+        return cls(version, tuple(engagements), {k: tuple(v) for k, v in by_event.items()})
+
+    def next_change_after(self, now: datetime) -> datetime | None:
+        """The next start or end among the engagements: when a fetch may answer differently."""
+        upcoming = [
+            moment
+            for engagement in self.engagements
+            for moment in (engagement.start_at, engagement.end_at)
+            if moment > now
+        ]
+        return min(upcoming, default=None)
+
+
+class CatalogCache:
+    """Compiled catalogs per app, replaced when the app's catalog version moves."""
+
+    def __init__(self, engagements: Engagements, audience_rules: AudienceRules):
+        self._engagements = engagements
+        self._audience_rules = audience_rules
+        self._catalogs: OrderedDict[str, Catalog] = OrderedDict()
+        self._lock = Lock()
+
+    def for_app(self, app: App) -> Catalog:
+        cached = self._catalogs.get(app.app_id)
+        if cached is not None and cached.version == app.catalog_version:
+            return cached
+        catalog = self._load(app)
+        with self._lock:
+            self._catalogs[app.app_id] = catalog
+            self._catalogs.move_to_end(app.app_id)
+            while len(self._catalogs) > CACHED_APPS:
+                self._catalogs.popitem(last=False)
+        return catalog
+
+    def _load(self, app: App) -> Catalog:
+        stored = self._engagements.all_of_app(app.app_id)
+        audience_ids = {aid for engagement in stored for aid in engagement.audience_ids}
+        rules = self._audience_rules.rules_of(app.app_id, audience_ids) if audience_ids else {}
+        compiled = [
+            eligibility.compile_engagement(e.engagement_id, e.status, e.spec, rules) for e in stored
+        ]
+        return Catalog.of(app.catalog_version, compiled)
+
+
+def history_of(raw: Mapping[str, Any]) -> ImpressionHistory:
+    """Reads one engagement's entry of a delivery record (see DeliveryRecord)."""
+    return ImpressionHistory(
+        total=int(raw.get("total", 0)),
+        last_at=float(raw["last"]) if raw.get("last") is not None else None,
+        buckets={int(bucket): int(count) for bucket, count in (raw.get("buckets") or {}).items()},
+    )
+
+
+class DeliveryService:
+    def __init__(
+        self,
+        access: Access,
+        devices: Devices,
+        deliveries: Deliveries,
+        catalogs: CatalogCache,
+        max_messages: int,
+        fetch_interval_seconds: int,
+    ):
+        self._access = access
+        self._devices = devices
+        self._deliveries = deliveries
+        self._catalogs = catalogs
+        self._max_messages = max_messages
+        self._fetch_interval = fetch_interval_seconds
+
+    def fetch(
+        self,
+        app_id: str,
+        device_id: str,
+        client_key: str | None,
+        request: FetchMessages,
+    ) -> dict:
+        check_device_id(device_id)
+        app, stored_device = self._devices.app_and_device(app_id, device_id)
+        self._access.require_client(app_id, client_key, known_app=app)
+        catalog = self._catalogs.for_app(app)
+        device = _device(device_id, stored_device)
+        histories = self._deliveries.history(app_id, device.subject)
+        now = clock.now()
+        shown = []
+        for engagement in catalog.by_event.get(request.event, ()):
+            history = history_of(histories.get(engagement.engagement_id, {}))
+            decision = eligibility.decide(
+                engagement, device, history, request.event, request.attributes, now
+            )
+            if decision.eligible:
+                shown.append((engagement, decision))
+        shown.sort(key=lambda pair: (pair[0].priority, -pair[0].start_at.timestamp()))
+        locale = device.fields.get("locale")
+        return {
+            "messages": [
+                _message(engagement, decision, locale)
+                for engagement, decision in shown[: self._max_messages]
+            ],
+            "next_fetch_after": self._next_fetch_after(catalog, now),
+        }
+
+    def explain(self, app_id: str, device_id: str, request: FetchMessages) -> dict:
+        """Every engagement of the app, with the decision a fetch would make now, and why.
+        The caller has checked the admin key."""
+        check_device_id(device_id)
+        app, stored_device = self._devices.app_and_device(app_id, device_id)
+        if app is None:
+            raise NotFound(f"no app {app_id}")
+        catalog = self._catalogs.for_app(app)
+        device = _device(device_id, stored_device)
+        histories = self._deliveries.history(app_id, device.subject)
+        now = clock.now()
+        ordered = sorted(catalog.engagements, key=lambda e: (e.priority, -e.start_at.timestamp()))
+        return {
+            "device_id": device_id,
+            "event": request.event,
+            "registered": stored_device is not None,
+            "engagements": [
+                _explanation(
+                    engagement,
+                    eligibility.decide(
+                        engagement,
+                        device,
+                        history_of(histories.get(engagement.engagement_id, {})),
+                        request.event,
+                        request.attributes,
+                        now,
+                    ),
+                )
+                for engagement in ordered
+            ],
+        }
+
+    def _next_fetch_after(self, catalog: Catalog, now: datetime) -> int:
+        upcoming = catalog.next_change_after(now)
+        if upcoming is None:
+            return self._fetch_interval
+        seconds = int((upcoming - now).total_seconds()) + 1
+        return max(1, min(self._fetch_interval, seconds))
+
+
+def _device(device_id: str, stored) -> eligibility.Device:
+    if stored is None:
+        return eligibility.Device(device_id=device_id, registered=False)
+    return eligibility.Device(device_id=device_id, registered=True, fields=stored.fields)
+
+
+def _message(engagement: CompiledEngagement, decision: Decision, locale: str | None) -> dict:
+    return {
+        "engagement_id": engagement.engagement_id,
+        "variant": decision.variant,
+        "priority": engagement.priority,
+        "test": decision.test,
+        "message": localize(engagement.messages[decision.variant], locale),
+        "metrics": dict(engagement.metrics),
+        "expires_at": clock.iso_seconds(engagement.end_at),
+    }
+
+
+def _explanation(engagement: CompiledEngagement, decision: Decision) -> dict:
+    return {
+        "engagement_id": engagement.engagement_id,
+        "name": engagement.name,
+        "status": engagement.status,
+        "priority": engagement.priority,
+        "eligible": decision.eligible,
+        "reason": decision.reason,
+        "detail": decision.detail,
+        "variant": decision.variant,
+        "test": decision.test,
+    }
