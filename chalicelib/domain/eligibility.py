@@ -8,6 +8,7 @@ Test devices skip everything but the trigger.
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -112,7 +113,7 @@ class Device:
         user_id = self.fields.get("user_id")
         return f"user:{user_id}" if user_id else f"device:{self.device_id}"
 
-    @property
+    @cached_property
     def timezone(self) -> ZoneInfo:
         try:
             return ZoneInfo(self.fields.get("timezone") or "UTC")
@@ -152,6 +153,7 @@ def _no(reason: str, **detail: Any) -> Decision:
     return Decision(eligible=False, reason=reason, detail=detail)
 
 
+@lru_cache(maxsize=256)  # one fetch asks for the same day once per capped engagement
 def local_day(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """The device's current calendar day, as [midnight, next midnight), DST-aware."""
     today = now.astimezone(zone).date()

@@ -83,8 +83,10 @@ class CatalogCache:
         return Catalog.of(app.catalog_version, compiled)
 
 
-def history_of(raw: Mapping[str, Any]) -> ImpressionHistory:
+def history_of(raw: Mapping[str, Any] | None) -> ImpressionHistory:
     """Reads one engagement's entry of a delivery record (see DeliveryRecord)."""
+    if not raw:
+        return eligibility.NO_HISTORY
     return ImpressionHistory(
         total=int(raw.get("total", 0)),
         last_at=float(raw["last"]) if raw.get("last") is not None else None,
@@ -125,7 +127,7 @@ class DeliveryService:
         now = clock.now()
         shown = []
         for engagement in catalog.by_event.get(request.event, ()):
-            history = history_of(histories.get(engagement.engagement_id, {}))
+            history = history_of(histories.get(engagement.engagement_id))
             decision = eligibility.decide(
                 engagement, device, history, request.event, request.attributes, now
             )
@@ -163,7 +165,7 @@ class DeliveryService:
                     eligibility.decide(
                         engagement,
                         device,
-                        history_of(histories.get(engagement.engagement_id, {})),
+                        history_of(histories.get(engagement.engagement_id)),
                         request.event,
                         request.attributes,
                         now,
