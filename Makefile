@@ -7,7 +7,6 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
@@ -25,3 +24,25 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# --- AWS deployment (docs/DEPLOY.md) ---------------------------------------------------------
+# `make infra` after adding a table, a route, a function or a consumer; review and commit the diff.
+STAGE ?= dev
+REGION_FLAG = $(if $(REGION),--region $(REGION))
+
+.PHONY: infra openapi deploy package destroy
+
+infra: $(STAMP)
+	$(VENV)/bin/python -m deploy infra
+
+openapi: $(STAMP)
+	$(VENV)/bin/python -m deploy openapi --output openapi.json
+
+deploy: $(STAMP)
+	$(VENV)/bin/python -m deploy deploy --stage $(STAGE) $(REGION_FLAG)
+
+package: $(STAMP)
+	$(VENV)/bin/python -m deploy package --stage $(STAGE)
+
+destroy: $(STAMP)
+	$(VENV)/bin/python -m deploy destroy --stage $(STAGE) $(REGION_FLAG)

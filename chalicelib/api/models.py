@@ -51,7 +51,7 @@ Locale = Annotated[str, StringConstraints(pattern=_LOCALE)]
 ElementId = Annotated[
     str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
 ]
-Percent = Annotated[float, Field(ge=0, le=100)]
+Percent = Annotated[int | float, Field(ge=0, le=100)]
 
 
 class Strict(BaseModel):
@@ -211,7 +211,7 @@ class EngagementSpec(Strict):
     description: Text = ""
     type: Literal["in_app_message"] = "in_app_message"
     ab_test: bool = False
-    control_percent: Annotated[float, Field(ge=0, le=50)] = 0
+    control_percent: Annotated[int | float, Field(ge=0, le=50)] = 0
     variants: Annotated[list[Variant], Field(min_length=1, max_length=8)]
     audience: AudienceTarget = AudienceTarget()
     schedule: Schedule
