@@ -1,0 +1,627 @@
+"""The OpenAPI 3.1 document of Herald's public API, built from the app's routes.
+
+`document(app)` walks `app.routes` and describes each one from `OPERATIONS`; a route without an
+entry raises `Undocumented`, so a new route cannot ship undocumented. Request bodies are the
+JSON Schemas of the very pydantic models that validate them (chalicelib/api/models.py), so the
+document cannot drift from the validation. Responses are described by the models below; the
+tests (tests/deploy) check real answers against them.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from chalice import Chalice
+from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.api import models
+from chalicelib.domain.lifecycle import STATUSES
+
+OPENAPI_VERSION = "3.1.0"
+API_VERSION = "1.0.0"
+
+ROOT = "root"
+ADMIN = "admin"
+CLIENT = "client"
+PUBLIC = "public"
+
+SECURITY = {
+    ROOT: [{"rootKey": []}],
+    ADMIN: [{"adminKey": []}, {"rootKey": []}],
+    CLIENT: [{"clientKey": []}],
+    PUBLIC: [],
+}
+
+ERRORS = {
+    400: ("BadRequest", "The request is invalid; the message names the field."),
+    401: ("Unauthorized", "No key, or a key that is not valid."),
+    403: ("Forbidden", "A valid key that may not call this route (another app's, wrong kind)."),
+    404: ("NotFound", "No such app, audience, engagement or device in this app."),
+    409: ("Conflict", "The request conflicts with the current state (stale version, name taken)."),
+    413: ("PayloadTooLarge", "The body is larger than the route accepts."),
+    415: ("UnsupportedMediaType", "The Content-Type is not application/json."),
+    428: ("PreconditionRequired", "This update needs `If-Match: <version>`."),
+}
+COMMON_ERRORS = (400, 401, 403, 404, 415)
+
+
+class Undocumented(Exception):
+    """A route of the app that OPERATIONS does not describe."""
+
+
+# --- response models (what the services answer) ------------------------------------------------
+
+
+class Response(BaseModel):
+    """Answers may gain fields; clients must ignore the ones they do not know."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Error(BaseModel):
+    """Every 4xx (and 5xx) answer: Chalice's error form."""
+
+    Code: str
+    Message: str
+
+
+class App(Response):
+    app_id: str
+    name: str
+    created_at: str
+
+
+class AppCreated(App):
+    admin_key: str
+    client_key: str
+
+
+class Keys(Response):
+    app_id: str
+    admin_key: str
+    client_key: str
+
+
+class Audience(Response):
+    audience_id: str
+    app_id: str
+    name: str
+    description: str
+    rules: dict[str, Any]
+    used_by: list[str]
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class AudienceList(Response):
+    audiences: list[Audience]
+    cursor: str | None
+
+
+class Engagement(models.EngagementSpec):
+    """The engagement as created (defaults filled in), with its identity and state."""
+
+    model_config = ConfigDict(extra="allow")
+
+    engagement_id: str
+    app_id: str
+    status: Literal[STATUSES]  # type: ignore[valid-type]
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class EngagementList(Response):
+    engagements: list[Engagement]
+    cursor: str | None
+
+
+class Device(models.RegisterDevice):
+    model_config = ConfigDict(extra="allow")
+
+    device_id: str
+    app_id: str
+
+
+class FetchedMessage(Response):
+    engagement_id: str
+    variant: str
+    priority: int
+    test: bool
+    message: dict[str, Any]
+    metrics: dict[str, str]
+    expires_at: str
+
+
+class Messages(Response):
+    messages: list[FetchedMessage]
+    next_fetch_after: int
+
+
+class Explanation(Response):
+    engagement_id: str
+    name: str
+    eligible: bool
+    reason: str | None
+    detail: dict[str, Any] | None = None
+
+
+class Explain(Response):
+    device_id: str
+    event: str
+    engagements: list[Explanation]
+
+
+class Accepted(Response):
+    accepted: int
+
+
+class VariantMetrics(Response):
+    key: str
+    impressions: int
+    clicks: int
+    conversions: int
+
+
+class Metrics(Response):
+    engagement_id: str
+    variants: list[VariantMetrics]
+    control: dict[str, Any] | None = None
+    series: list[dict[str, Any]] | None = None
+
+
+class OpenApiDocument(Response):
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+
+
+# --- operations --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    where: Literal["query", "header"]
+    description: str
+    required: bool = False
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+
+
+LIMIT = Param(
+    "limit",
+    "query",
+    "Page size, 1-100 (default 20).",
+    schema={"type": "string", "pattern": "^[0-9]+$"},
+)
+CURSOR = Param("cursor", "query", "The `cursor` of the previous page.")
+EVENT = Param("event", "query", "The app event (default app_launch).")
+IF_MATCH = Param("If-Match", "header", "The version you read (the ETag).")
+
+
+@dataclass(frozen=True)
+class Operation:
+    summary: str
+    auth: str
+    responses: dict[int, tuple[str, type[BaseModel] | None]]
+    errors: tuple[int, ...] = COMMON_ERRORS
+    request: type[BaseModel] | None = None
+    request_example: dict[str, Any] | None = None
+    merge_patch: bool = False  # the body is an RFC 7386 merge patch of `request`
+    params: tuple[Param, ...] = ()
+    description: str = ""
+
+
+APP = "/v1/apps/{app_id}"
+AUDIENCE = APP + "/audiences/{audience_id}"
+ENGAGEMENT = APP + "/engagements/{engagement_id}"
+DEVICE = APP + "/devices/{device_id}"
+
+AUDIENCE_EXAMPLE = {
+    "name": "French users",
+    "description": "fr locales",
+    "rules": {"all": [{"attribute": "locale", "op": "in", "value": ["fr-FR", "fr-BE"]}]},
+}
+ENGAGEMENT_EXAMPLE = {
+    "name": "Spring sale",
+    "description": "20 % off, two wordings",
+    "type": "in_app_message",
+    "ab_test": True,
+    "control_percent": 10,
+    "variants": [
+        {
+            "key": "A",
+            "weight": 50,
+            "message": {
+                "layout": "modal",
+                "title": "Spring sale",
+                "body": "20 % off today",
+                "image_url": "https://cdn.example.com/sale.png",
+                "background_color": "#FFFFFF",
+                "text_color": "#111111",
+                "buttons": [
+                    {
+                        "id": "buy",
+                        "label": "Shop now",
+                        "action": {"type": "deep_link", "target": "shop://sale"},
+                    },
+                    {"id": "later", "label": "Later", "action": {"type": "dismiss"}},
+                ],
+                "data": {"campaign": "spring"},
+                "localizations": {
+                    "fr": {
+                        "title": "Soldes",
+                        "body": "-20 % aujourd'hui",
+                        "buttons": {"buy": "Acheter"},
+                    }
+                },
+            },
+        },
+        {
+            "key": "B",
+            "weight": 50,
+            "message": {
+                "layout": "banner_top",
+                "title": "Sale: 20 % off",
+                "body": "Today only",
+                "buttons": [
+                    {
+                        "id": "buy",
+                        "label": "Go",
+                        "action": {"type": "url", "target": "https://shop.example.com/sale"},
+                    }
+                ],
+            },
+        },
+    ],
+    "audience": {"audience_ids": [], "user_ids": [], "device_ids": [], "percent": 100},
+    "schedule": {"start_at": "2026-12-01T09:00:00+01:00", "end_at": "2026-12-08T09:00:00+01:00"},
+    "trigger": {
+        "event": "app_launch",
+        "conditions": [{"attribute": "screen", "op": "eq", "value": "home"}],
+    },
+    "frequency": {"max_impressions": 3, "max_per_day": 1, "min_interval_seconds": 3600},
+    "priority": 5,
+    "metrics": [{"element": "buy", "metric": "spring_buy_clicked"}],
+    "conversion": {"event": "purchase", "window_hours": 24},
+    "test_device_ids": ["qa-phone-1"],
+}
+DEVICE_EXAMPLE = {
+    "user_id": "u-42",
+    "platform": "ios",
+    "os_version": "18.1",
+    "app_version": "2.4.0",
+    "locale": "fr-FR",
+    "timezone": "Europe/Paris",
+    "attributes": {"plan": "gold"},
+}
+FETCH_EXAMPLE = {"event": "app_launch", "attributes": {"screen": "home"}}
+
+_ENGAGEMENT_ERRORS = (*COMMON_ERRORS, 409)
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("POST", "/v1/apps"): Operation(
+        "Create an app",
+        ROOT,
+        {201: ("The app, with its keys: shown once, stored only as hashes.", AppCreated)},
+        errors=(400, 401, 413, 415),
+        request=models.CreateApp,
+        request_example={"name": "Shop"},
+    ),
+    ("GET", APP): Operation("Read an app (no secrets)", ADMIN, {200: ("The app.", App)}),
+    ("POST", APP + "/keys/rotate"): Operation(
+        "Rotate the app's keys",
+        ADMIN,
+        {200: ("New admin and client keys; the old ones stop working at once.", Keys)},
+    ),
+    ("POST", APP + "/audiences"): Operation(
+        "Create an audience",
+        ADMIN,
+        {201: ("The audience.", Audience)},
+        errors=(*COMMON_ERRORS, 409, 413),
+        request=models.CreateAudience,
+        request_example=AUDIENCE_EXAMPLE,
+        description="`rules` nest `all`/`any` around `{attribute, op, value}` conditions.",
+    ),
+    ("GET", APP + "/audiences"): Operation(
+        "List audiences",
+        ADMIN,
+        {200: ("A page of audiences; `cursor` is null on the last page.", AudienceList)},
+        params=(LIMIT, CURSOR),
+    ),
+    ("GET", AUDIENCE): Operation("Read an audience", ADMIN, {200: ("The audience.", Audience)}),
+    ("PUT", AUDIENCE): Operation(
+        "Replace an audience",
+        ADMIN,
+        {200: ("The audience, with its new version.", Audience)},
+        errors=(*COMMON_ERRORS, 409, 413),
+        request=models.CreateAudience,
+        request_example=AUDIENCE_EXAMPLE,
+        params=(IF_MATCH,),
+    ),
+    ("DELETE", AUDIENCE): Operation(
+        "Delete an audience (refused while an engagement uses it)",
+        ADMIN,
+        {204: ("Deleted.", None)},
+        errors=(*COMMON_ERRORS, 409),
+    ),
+    ("POST", APP + "/engagements"): Operation(
+        "Create an engagement",
+        ADMIN,
+        {201: ("The engagement; the ETag header carries its version.", Engagement)},
+        errors=(*_ENGAGEMENT_ERRORS, 413),
+        request=models.CreateEngagement,
+        request_example=ENGAGEMENT_EXAMPLE,
+        description=(
+            'Only `name`, `variants` and `schedule` are required. `"status": "draft"` keeps it '
+            "unpublished; otherwise it is scheduled or active at once."
+        ),
+    ),
+    ("GET", APP + "/engagements"): Operation(
+        "List engagements",
+        ADMIN,
+        {200: ("A page of engagements; `cursor` is null on the last page.", EngagementList)},
+        params=(
+            Param(
+                "status",
+                "query",
+                "Only engagements with this status.",
+                schema={"type": "string", "enum": list(STATUSES)},
+            ),
+            LIMIT,
+            CURSOR,
+        ),
+    ),
+    ("GET", ENGAGEMENT): Operation(
+        "Read an engagement", ADMIN, {200: ("The engagement; ETag: its version.", Engagement)}
+    ),
+    ("PATCH", ENGAGEMENT): Operation(
+        "Update an engagement",
+        ADMIN,
+        {200: ("The engagement, with its new version.", Engagement)},
+        errors=(*_ENGAGEMENT_ERRORS, 413, 428),
+        request=models.EngagementSpec,
+        request_example={"priority": 3, "frequency": {"max_per_day": 2}},
+        merge_patch=True,
+        params=(Param("If-Match", "header", "The version you read (the ETag).", required=True),),
+        description=(
+            "An RFC 7386 merge patch of the engagement: objects merge, null removes. Once the "
+            "engagement has been active, variant keys and weights, ab_test and control_percent "
+            "are frozen (409)."
+        ),
+    ),
+    ("DELETE", ENGAGEMENT): Operation(
+        "Delete an engagement",
+        ADMIN,
+        {204: ("Deleted, with its schedules.", None)},
+        errors=_ENGAGEMENT_ERRORS,
+        params=(IF_MATCH,),
+    ),
+    ("POST", ENGAGEMENT + "/publish"): Operation(
+        "Publish a draft", ADMIN, {200: ("The engagement.", Engagement)}, errors=_ENGAGEMENT_ERRORS
+    ),
+    ("POST", ENGAGEMENT + "/pause"): Operation(
+        "Pause a scheduled or active engagement",
+        ADMIN,
+        {200: ("The engagement.", Engagement)},
+        errors=_ENGAGEMENT_ERRORS,
+    ),
+    ("POST", ENGAGEMENT + "/resume"): Operation(
+        "Resume a paused engagement",
+        ADMIN,
+        {200: ("The engagement.", Engagement)},
+        errors=_ENGAGEMENT_ERRORS,
+    ),
+    ("GET", ENGAGEMENT + "/metrics"): Operation(
+        "Performance per variant and control",
+        ADMIN,
+        {200: ("The report.", Metrics)},
+        params=(Param("granularity", "query", "`day` adds a daily series."),),
+    ),
+    ("PUT", DEVICE): Operation(
+        "Register or update a device",
+        CLIENT,
+        {201: ("Registered.", Device), 200: ("Updated.", Device)},
+        errors=(*COMMON_ERRORS, 413),
+        request=models.RegisterDevice,
+        request_example=DEVICE_EXAMPLE,
+    ),
+    ("GET", DEVICE + "/messages"): Operation(
+        "The messages to show now",
+        CLIENT,
+        {200: ("Highest priority first, localized for the device.", Messages)},
+        params=(EVENT,),
+    ),
+    ("POST", DEVICE + "/messages"): Operation(
+        "The messages to show now, for an event with attributes",
+        CLIENT,
+        {200: ("Highest priority first, localized for the device.", Messages)},
+        errors=(*COMMON_ERRORS, 413),
+        request=models.FetchMessages,
+        request_example=FETCH_EXAMPLE,
+    ),
+    ("GET", DEVICE + "/messages/explain"): Operation(
+        "Why the device would or would not get each engagement now",
+        ADMIN,
+        {200: ("One decision per engagement of the app.", Explain)},
+        params=(EVENT,),
+    ),
+    ("POST", APP + "/events"): Operation(
+        "Report what devices did (at most 100 events)",
+        CLIENT,
+        {202: ("Queued.", Accepted)},
+        errors=(*COMMON_ERRORS, 413),
+        description=(
+            "`type` is impression, click, dismiss, custom or render_error; an event id counts "
+            "once, however often it is sent."
+        ),
+    ),
+    ("GET", "/v1/openapi.json"): Operation(
+        "This document", PUBLIC, {200: ("OpenAPI 3.1.", OpenApiDocument)}, errors=(415,)
+    ),
+}
+
+
+def _request_models() -> list[type[BaseModel]]:
+    found = {op.request for op in OPERATIONS.values() if op.request is not None}
+    return sorted(found, key=lambda model: model.__name__)
+
+
+def _response_models() -> list[type[BaseModel]]:
+    found = {Error}
+    for operation in OPERATIONS.values():
+        found.update(model for _desc, model in operation.responses.values() if model)
+    return sorted(found, key=lambda model: model.__name__)
+
+
+def schemas() -> dict[str, Any]:
+    """Every request and response model as JSON Schema (2020-12, as OpenAPI 3.1 uses it)."""
+    everything = [(m, "validation") for m in {*_request_models(), *_response_models()}]
+    _keys, top = models_json_schema(
+        sorted(everything, key=lambda pair: pair[0].__name__),
+        ref_template="#/components/schemas/{model}",
+    )
+    return top.get("$defs", {})
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _patch_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A merge patch: any subset of the model's fields; `null` removes a field."""
+    return {
+        "type": "object",
+        "description": f"RFC 7386 merge patch of {model.__name__}",
+        "properties": {
+            name: {
+                "anyOf": [
+                    {"$ref": f"#/components/schemas/{model.__name__}/properties/{name}"},
+                    {"type": "null"},
+                ]
+            }
+            for name in model.model_fields
+        },
+        "additionalProperties": False,
+    }
+
+
+def _operation(method: str, path: str, view_name: str, operation: Operation) -> dict[str, Any]:
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _path_params(path)
+    ]
+    parameters += [
+        {
+            "name": param.name,
+            "in": param.where,
+            "required": param.required,
+            "description": param.description,
+            "schema": param.schema,
+        }
+        for param in operation.params
+    ]
+    responses: dict[str, Any] = {}
+    for status, (description, model) in sorted(operation.responses.items()):
+        answer: dict[str, Any] = {"description": description}
+        if model is not None:
+            answer["content"] = {"application/json": {"schema": _ref(model)}}
+        responses[str(status)] = answer
+    for status in sorted(operation.errors):
+        responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
+    document: dict[str, Any] = {
+        "operationId": view_name,
+        "summary": operation.summary,
+        "security": SECURITY[operation.auth],
+        "responses": responses,
+    }
+    if operation.description:
+        document["description"] = operation.description
+    if parameters:
+        document["parameters"] = parameters
+    if operation.request is not None:
+        media = "application/merge-patch+json" if operation.merge_patch else "application/json"
+        schema = (
+            _patch_schema(operation.request) if operation.merge_patch else _ref(operation.request)
+        )
+        content: dict[str, Any] = {"schema": schema}
+        if operation.request_example is not None:
+            content["example"] = operation.request_example
+        # Chalice routes accept application/json only: the patch is sent with that type too.
+        document["requestBody"] = {"required": True, "content": {"application/json": content}}
+        if media != "application/json":
+            document["requestBody"]["description"] = "An RFC 7386 JSON merge patch."
+    return document
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+def routes(app: Chalice) -> list[tuple[str, str, str]]:
+    """(method, path, view name) of every route of the app."""
+    return sorted(
+        (method, path, entry.view_name)
+        for path, methods in app.routes.items()
+        for method, entry in methods.items()
+    )
+
+
+def operation_for(method: str, path: str) -> Operation:
+    try:
+        return OPERATIONS[(method, path)]
+    except KeyError:
+        raise Undocumented(
+            f"{method} {path} is not described in chalicelib/api/openapi.py OPERATIONS"
+        ) from None
+
+
+def document(app: Chalice) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every route the app serves."""
+    paths: dict[str, Any] = {}
+    for method, path, view_name in routes(app):
+        operation = operation_for(method, path)
+        paths.setdefault(path, {})[method.lower()] = _operation(method, path, view_name, operation)
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "Herald",
+            "version": API_VERSION,
+            "summary": "Self-hosted in-app messaging engagements",
+            "description": (
+                'JSON in and out. Every error is `{"Code", "Message"}` with a 4xx status for '
+                "a client mistake. Management routes take `Authorization: Bearer <admin key>` "
+                "(or the root key); device routes take `X-Client-Key: <client key>`."
+            ),
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "responses": {
+                name: {
+                    "description": description,
+                    "content": {"application/json": {"schema": _ref(Error)}},
+                }
+                for name, description in ERRORS.values()
+            },
+            "securitySchemes": {
+                "rootKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The deployment's root key: creates apps, manages any app.",
+                },
+                "adminKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An app's admin key: manages that app only.",
+                },
+                "clientKey": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Client-Key",
+                    "description": "An app's client key, embedded in the mobile app.",
+                },
+            },
+        },
+    }

@@ -1,0 +1,102 @@
+"""`python -m deploy <command>`: what the Makefile's infra, openapi, deploy, package and destroy
+targets run. See docs/DEPLOY.md."""
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from deploy import infra
+
+
+def _app():
+    from app import app
+
+    return app
+
+
+def cmd_infra(_args: argparse.Namespace) -> int:
+    from deploy import generate
+
+    for line in generate.write(generate.generate(_app())):
+        print(line)
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from chalicelib.api import openapi
+
+    Path(args.output).write_text(json.dumps(openapi.document(_app()), indent=2) + "\n")
+    print(args.output)
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    import boto3
+
+    from deploy.stack import Deployer
+
+    session = boto3.Session(region_name=args.region) if args.region else boto3.Session()
+    if not session.region_name:
+        sys.exit("set AWS_REGION (or AWS_DEFAULT_REGION, or REGION=... for make) first")
+    Deployer(args.stage, session, _app()).deploy()
+    return 0
+
+
+def cmd_destroy(args: argparse.Namespace) -> int:
+    import boto3
+
+    from deploy.stack import Deployer
+
+    session = boto3.Session(region_name=args.region) if args.region else boto3.Session()
+    Deployer(args.stage, session, _app()).destroy()
+    return 0
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    from deploy.package import package
+
+    output = infra.PROJECT_DIR / "build" / args.stage
+    sam = package(_app(), args.stage, output)
+    print(sam)
+    if args.lint:
+        return subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(sam)]).returncode
+    return 0
+
+
+def cmd_root_key(_args: argparse.Namespace) -> int:
+    from chalicelib.domain import keys
+
+    root_key = keys.new_root_key()
+    print(f"root key (keep it secret): {root_key}")
+    print(f"HERALD_ROOT_KEY_HASH={keys.hash_key(root_key)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("infra", help="regenerate infra/resources.json and the IAM policies")
+    openapi = commands.add_parser("openapi", help="write the OpenAPI document")
+    openapi.add_argument("--output", default="openapi.json")
+    for name in ("deploy", "destroy", "package"):
+        command = commands.add_parser(name)
+        command.add_argument("--stage", required=True)
+        command.add_argument("--region", default=None)
+    commands.choices["package"].add_argument("--no-lint", dest="lint", action="store_false")
+    commands.add_parser("root-key", help="a new root key and its hash")
+    args = parser.parse_args(argv)
+    handler = {
+        "infra": cmd_infra,
+        "openapi": cmd_openapi,
+        "deploy": cmd_deploy,
+        "destroy": cmd_destroy,
+        "package": cmd_package,
+        "root-key": cmd_root_key,
+    }[args.command]
+    return handler(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

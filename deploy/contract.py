@@ -1,0 +1,74 @@
+"""Checks an HTTP answer against the OpenAPI document: its status is documented for the route,
+and its body validates against the schema documented for that status."""
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+DOCUMENT_URI = "urn:herald:openapi"
+
+
+class Contract:
+    def __init__(self, document: dict[str, Any]):
+        self.document = document
+        resource = Resource(contents=document, specification=DRAFT202012)
+        self._registry = Registry().with_resource(DOCUMENT_URI, resource)
+
+    def validator(self, pointer: str) -> Draft202012Validator:
+        return Draft202012Validator({"$ref": f"{DOCUMENT_URI}#{pointer}"}, registry=self._registry)
+
+    def _response(self, method: str, template: str, status: int) -> dict[str, Any] | None:
+        operation = self.document["paths"].get(template, {}).get(method.lower())
+        if operation is None:
+            return None
+        response = operation["responses"].get(str(status))
+        if response and "$ref" in response:
+            name = response["$ref"].rsplit("/", 1)[-1]
+            response = self.document["components"]["responses"][name]
+        return response
+
+    def problems(self, method: str, template: str, status: int, body: Any) -> list[str]:
+        """What is wrong with this answer, per the document (nothing: an empty list)."""
+        where = f"{method} {template} -> {status}"
+        response = self._response(method, template, status)
+        if response is None:
+            return [f"{where}: status not documented"]
+        content = response.get("content", {}).get("application/json")
+        if content is None:
+            return [] if body in (None, "") else [f"{where}: a body where none is documented"]
+        schema = content["schema"]
+        pointer = schema["$ref"].removeprefix("#") if "$ref" in schema else None
+        if pointer is None:
+            return [f"{where}: response schemas are expected to be references"]
+        return [
+            f"{where}: {'/'.join(map(str, error.absolute_path)) or 'body'}: {error.message}"
+            for error in self.validator(pointer).iter_errors(body)
+        ]
+
+    def request_validator(self, method: str, template: str) -> Draft202012Validator | None:
+        operation = self.document["paths"][template][method.lower()]
+        body = operation.get("requestBody")
+        if body is None:
+            return None
+        schema = body["content"]["application/json"]["schema"]
+        if "$ref" in schema:
+            return self.validator(schema["$ref"].removeprefix("#"))
+        return Draft202012Validator(_absolute(schema), registry=self._registry)
+
+
+def _absolute(schema: Any) -> Any:
+    """`#/components/...` references made absolute, so they resolve from an inline schema."""
+    if isinstance(schema, dict):
+        return {
+            key: (
+                f"{DOCUMENT_URI}{value}"
+                if key == "$ref" and value.startswith("#")
+                else _absolute(value)
+            )
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_absolute(item) for item in schema]
+    return schema
