@@ -1,0 +1,233 @@
+"""`make deploy STAGE=dev` and `make destroy STAGE=dev`: the `chalice deploy` path.
+
+1. Create or update the stage's resources stack (infra/resources.json) with boto3 and wait.
+2. Write the stack's outputs into the stage's `environment_variables` in .chalice/config.json.
+3. Run `chalice deploy --stage <stage>` (the runner is injectable: the tests record the call).
+   The root key hash goes to the functions too, but is never left in config.json: it is written
+   for the duration of `chalice deploy` only, then taken out again.
+4. Turn on ReportBatchItemFailures on every SQS event source mapping of the stage's functions
+   (`chalice deploy` cannot), so one bad message does not make Lambda retry a whole batch.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+from chalice import Chalice
+from chalice.app import SQSEventConfig
+
+from chalicelib.domain import keys
+from deploy import config, iam, infra
+
+ROOT_KEY_HASH_ENV = "HERALD_ROOT_KEY_HASH"
+STACK_CAPABILITIES = ["CAPABILITY_NAMED_IAM"]  # the scheduler role has a fixed name
+BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
+
+Runner = Callable[[list[str], dict[str, str]], None]
+
+
+class DeployError(Exception):
+    pass
+
+
+def run_command(argv: list[str], env: dict[str, str]) -> None:
+    subprocess.run(argv, check=True, cwd=infra.PROJECT_DIR, env={**os.environ, **env})
+
+
+def chalice_command() -> str:
+    """The `chalice` script of the running Python's environment."""
+    return str(Path(sys.executable).parent / "chalice")
+
+
+def stack_name(stage: str) -> str:
+    return f"{infra.stage_prefix(stage)}-resources"
+
+
+@dataclass
+class Deployer:
+    stage: str
+    session: boto3.Session
+    app: Chalice
+    runner: Runner = run_command
+    config_path: Path = config.CONFIG_PATH
+    template: dict[str, Any] = field(default_factory=lambda: infra.load())
+    log: Callable[[str], None] = print
+
+    def __post_init__(self) -> None:
+        if self.stage not in config.load(self.config_path)["stages"]:
+            raise DeployError(
+                f"no stage {self.stage!r} in .chalice/config.json: add it under `stages`, then "
+                "run `make infra` to write its policy files"
+            )
+
+    # --- the whole path ------------------------------------------------------------------------
+
+    def deploy(self, root_key_hash: str | None = None) -> dict[str, str]:
+        """Deploy the stage; returns the environment the functions were given (no secrets)."""
+        variables = self.stack_outputs(self.create_or_update_stack())
+        self.record(variables)
+        root_key_hash = root_key_hash or self.current_root_key_hash() or self.new_root_key_hash()
+        self.chalice_deploy(variables, root_key_hash)
+        self.report_batch_item_failures()
+        return variables
+
+    # --- 1. the resources stack ---------------------------------------------------------------
+
+    def create_or_update_stack(self) -> dict[str, Any]:
+        cloudformation = self.session.client("cloudformation")
+        name = stack_name(self.stage)
+        body = json.dumps(self.template, separators=(",", ":"))
+        if len(body) > infra.TEMPLATE_BODY_LIMIT:
+            raise DeployError(f"the template is {len(body)} bytes; upload it to S3 instead")
+        request = {
+            "StackName": name,
+            "TemplateBody": body,
+            "Parameters": [{"ParameterKey": "Stage", "ParameterValue": self.stage}],
+            "Capabilities": STACK_CAPABILITIES,
+            "Tags": [
+                {"Key": "app", "Value": infra.APP_NAME},
+                {"Key": "stage", "Value": self.stage},
+            ],
+        }
+        existing = self._stack(cloudformation, name)
+        if existing is None:
+            self.log(f"creating stack {name}...")
+            cloudformation.create_stack(**request)
+            cloudformation.get_waiter("stack_create_complete").wait(StackName=name)
+        else:
+            self.log(f"updating stack {name}...")
+            try:
+                cloudformation.update_stack(**request)
+            except ClientError as error:
+                if "No updates are to be performed" not in str(error):
+                    raise
+                self.log(f"stack {name} is up to date")
+            else:
+                cloudformation.get_waiter("stack_update_complete").wait(StackName=name)
+        return self._stack(cloudformation, name)
+
+    @staticmethod
+    def _stack(cloudformation: Any, name: str) -> dict[str, Any] | None:
+        try:
+            return cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+        except ClientError as error:
+            if "does not exist" in str(error):
+                return None
+            raise
+
+    def stack_outputs(self, stack: dict[str, Any]) -> dict[str, str]:
+        """{environment variable: value}: every output the template declares, or an error."""
+        found = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+        wanted = infra.environment_variables(self.template)
+        missing = sorted(key for key in wanted.values() if key not in found)
+        if missing:
+            raise DeployError(f"stack {stack['StackName']} lacks outputs {missing}")
+        return {env_name: found[key] for env_name, key in sorted(wanted.items())}
+
+    # --- 2. the stage's configuration ---------------------------------------------------------
+
+    def record(self, variables: dict[str, str]) -> None:
+        current = config.load(self.config_path)
+        config.save(config.with_environment(current, self.stage, variables), self.config_path)
+        self.log(f"wrote {len(variables)} variables of stage {self.stage} to {self.config_path}")
+
+    # --- 3. chalice deploy --------------------------------------------------------------------
+
+    def current_root_key_hash(self) -> str | None:
+        """The root key hash the deployed API function has, so a redeploy keeps the root key."""
+        lambda_client = self.session.client("lambda")
+        try:
+            found = lambda_client.get_function_configuration(
+                FunctionName=infra.function_name(infra.API_HANDLER, self.stage)
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ResourceNotFoundException":
+                return None
+            raise
+        return found.get("Environment", {}).get("Variables", {}).get(ROOT_KEY_HASH_ENV) or None
+
+    def new_root_key_hash(self) -> str:
+        root_key = keys.new_root_key()
+        self.log(f"New root key for stage {self.stage} (shown once, keep it secret): {root_key}")
+        return keys.hash_key(root_key)
+
+    def chalice_deploy(self, variables: dict[str, str], root_key_hash: str) -> None:
+        clean = config.load(self.config_path)
+        with_secret = config.with_environment(clean, self.stage, {ROOT_KEY_HASH_ENV: root_key_hash})
+        config.save(with_secret, self.config_path)
+        env = {
+            **variables,
+            "HERALD_STAGE": self.stage,
+            "AWS_DEFAULT_REGION": self.session.region_name,
+        }
+        try:
+            self.runner([chalice_command(), "deploy", "--stage", self.stage], env)
+        finally:
+            config.save(clean, self.config_path)
+
+    # --- 4. partial batch responses -----------------------------------------------------------
+
+    def report_batch_item_failures(self) -> list[str]:
+        """Turn ReportBatchItemFailures on for the SQS mappings of the stage's functions;
+        returns the UUIDs of the mappings changed."""
+        lambda_client = self.session.client("lambda")
+        functions = iam.functions(self.app)
+        consumers = {name for name, kind in functions.items() if isinstance(kind, SQSEventConfig)}
+        changed, found = [], set()
+        for function in sorted(functions):
+            name = infra.function_name(function, self.stage)
+            for mapping in self._sqs_mappings(lambda_client, name):
+                found.add(function)
+                if BATCH_ITEM_FAILURES in mapping.get("FunctionResponseTypes", []):
+                    self.log(f"{name}: partial batch responses already on ({mapping['UUID']})")
+                    continue
+                lambda_client.update_event_source_mapping(
+                    UUID=mapping["UUID"], FunctionResponseTypes=[BATCH_ITEM_FAILURES]
+                )
+                changed.append(mapping["UUID"])
+                self.log(f"{name}: partial batch responses turned on ({mapping['UUID']})")
+        if consumers - found:
+            raise DeployError(f"no SQS event source mapping for {sorted(consumers - found)}")
+        if not found:
+            self.log("no SQS event source mapping found: no partial batch responses to turn on")
+        return changed
+
+    @staticmethod
+    def _sqs_mappings(lambda_client: Any, function_name: str) -> list[dict[str, Any]]:
+        """The function's SQS mappings; none when the function does not exist. Listed by the
+        function's ARN, which matches however the mapping was created."""
+        try:
+            arn = lambda_client.get_function_configuration(FunctionName=function_name)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ResourceNotFoundException":
+                return []
+            raise
+        mappings = []
+        for page in lambda_client.get_paginator("list_event_source_mappings").paginate(
+            FunctionName=arn["FunctionArn"]
+        ):
+            mappings.extend(page["EventSourceMappings"])
+        return [m for m in mappings if m.get("EventSourceArn", "").split(":")[2:3] == ["sqs"]]
+
+    # --- tear-down ----------------------------------------------------------------------------
+
+    def destroy(self) -> None:
+        """`chalice delete`, then the resources stack. Tables are retained (DeletionPolicy)."""
+        self.runner(
+            [chalice_command(), "delete", "--stage", self.stage], {"HERALD_STAGE": self.stage}
+        )
+        cloudformation = self.session.client("cloudformation")
+        name = stack_name(self.stage)
+        if self._stack(cloudformation, name) is None:
+            self.log(f"no stack {name}")
+            return
+        self.log(f"deleting stack {name} (its tables are retained)...")
+        cloudformation.delete_stack(StackName=name)
+        cloudformation.get_waiter("stack_delete_complete").wait(StackName=name)

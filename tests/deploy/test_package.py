@@ -1,0 +1,151 @@
+"""`make package`: `chalice package --merge-template` gives one template cfn-lint accepts.
+
+The project is copied with an empty requirements.txt so Chalice builds its zip offline and fast;
+the dependencies do not change the template.
+"""
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deploy import config, generate, iam, infra, package, tour
+
+# As the real consumer should: the queue comes from the settings of the stage being packaged.
+CONSUMER = """
+
+from chalicelib.settings import get_settings as _settings
+
+
+@app.on_sqs_message(queue=_settings().events_queue, batch_size=10, name="consume_events")
+def consume_events(event):
+    return {"batchItemFailures": []}
+"""
+
+
+def project_copy(root: Path, extra_code: str = "") -> Path:
+    project = root / "project"
+    project.mkdir()
+    shutil.copy(infra.PROJECT_DIR / "app.py", project / "app.py")
+    with (project / "app.py").open("a") as file:
+        file.write(extra_code)
+    shutil.copytree(
+        infra.PROJECT_DIR / "chalicelib",
+        project / "chalicelib",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (project / ".chalice").mkdir()
+    for policy in iam.POLICY_DIR.glob("policy-*.json"):
+        shutil.copy(policy, project / ".chalice" / policy.name)
+    shutil.copy(config.CONFIG_PATH, project / ".chalice" / "config.json")
+    (project / "requirements.txt").write_text("")
+    return project
+
+
+def load_app(project: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, project / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
+
+
+def lint(template: Path) -> list[dict]:
+    found = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "json", str(template)],
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(found.stdout or "[]")
+
+
+def errors(matches: list[dict]) -> list[str]:
+    return [f"{m['Rule']['Id']} {m['Message']}" for m in matches if m["Level"] == "Error"]
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("package")
+    project = project_copy(root)
+    sam = package.package(
+        load_app(project, "packaged_app"), "prod", root / "build" / "prod", project
+    )
+    return {"path": sam, "template": json.loads(sam.read_text())}
+
+
+def test_cfn_lint_finds_no_error_in_the_packaged_template(packaged):
+    assert errors(lint(packaged["path"])) == []
+    assert (packaged["path"].parent / "deployment.zip").exists()
+
+
+def test_it_holds_the_resources_the_functions_and_the_api(packaged):
+    resources = packaged["template"]["Resources"]
+    assert set(infra.load()["Resources"]) <= set(resources)
+    assert resources["RestAPI"]["Type"] == "AWS::Serverless::Api"
+    from app import app
+
+    for function in iam.functions(app):
+        assert resources[package.function_logical_id(function)]["Type"] == (
+            "AWS::Serverless::Function"
+        )
+
+
+def test_every_function_is_named_and_fed_as_in_the_deploy_path(packaged):
+    template = packaged["template"]
+    from app import app
+
+    expected = package.environment(infra.load())
+    for function in iam.functions(app):
+        properties = template["Resources"][package.function_logical_id(function)]["Properties"]
+        assert properties["FunctionName"] == {"Fn::Sub": infra.function_name(function)}
+        assert properties["Environment"]["Variables"] == expected
+        role = template["Resources"][properties["Role"]["Fn::GetAtt"][0]]["Properties"]
+        (policy,) = role["Policies"]
+        assert policy["PolicyDocument"] == json.loads(iam.policy_path("prod", function).read_text())
+    assert template["Parameters"]["Stage"]["AllowedValues"] == ["prod"]
+    assert template["Parameters"]["RootKeyHash"]["NoEcho"] is True
+
+
+def test_a_queue_consumer_gets_partial_batch_responses_on_the_stacks_queue(tmp_path):
+    project = project_copy(tmp_path, CONSUMER)
+    consumer_app = load_app(project, "consumer_app")
+    functions = iam.functions(consumer_app)
+    assert "consume_events" in functions
+    config_path = project / ".chalice" / "config.json"
+    config.save(config.with_functions(config.load(config_path), functions), config_path)
+    for (stage, function), document in generate.policies(
+        consumer_app, tour.Result(calls={}), ["prod"]
+    ).items():
+        (project / ".chalice" / iam.policy_file_name(stage, function)).write_text(
+            iam.render(document)
+        )
+
+    sam = package.package(consumer_app, "prod", tmp_path / "build" / "prod", project)
+
+    consumer = json.loads(sam.read_text())["Resources"]["ConsumeEvents"]["Properties"]
+    ((_name, event),) = consumer["Events"].items()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["EventsQueue", "Arn"]}
+    assert consumer["Timeout"] * 6 <= infra.VISIBILITY_TIMEOUT_SECONDS
+    assert errors(lint(sam)) == []
+
+
+def test_a_consumer_of_a_queue_outside_the_stack_is_refused():
+    sam = {
+        "Resources": {
+            "Consumer": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "Events": {
+                        "E": {"Type": "SQS", "Properties": {"Queue": "arn:aws:sqs:::elsewhere"}}
+                    }
+                },
+            }
+        }
+    }
+    with pytest.raises(ValueError, match="not the stack's events queue"):
+        package.finish(sam, "prod")
