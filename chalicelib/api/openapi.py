@@ -510,7 +510,7 @@ def _patch_schema(model: type[BaseModel]) -> dict[str, Any]:
 def _operation(method: str, path: str, view_name: str, operation: Operation) -> dict[str, Any]:
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in _path_params(path)
+        for name in path_params(path)
     ]
     parameters += [
         {
@@ -555,7 +555,7 @@ def _operation(method: str, path: str, view_name: str, operation: Operation) -> 
     return document
 
 
-def _path_params(path: str) -> list[str]:
+def path_params(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{")]
 
 
