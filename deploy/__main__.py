@@ -32,25 +32,26 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_deploy(args: argparse.Namespace) -> int:
+def _session(args: argparse.Namespace):
     import boto3
-
-    from deploy.stack import Deployer
 
     session = boto3.Session(region_name=args.region) if args.region else boto3.Session()
     if not session.region_name:
         sys.exit("set AWS_REGION (or AWS_DEFAULT_REGION, or REGION=... for make) first")
-    Deployer(args.stage, session, _app()).deploy()
+    return session
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from deploy.stack import Deployer
+
+    Deployer(args.stage, _session(args), _app()).deploy()
     return 0
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
-    import boto3
-
     from deploy.stack import Deployer
 
-    session = boto3.Session(region_name=args.region) if args.region else boto3.Session()
-    Deployer(args.stage, session, _app()).destroy()
+    Deployer(args.stage, _session(args), _app()).destroy()
     return 0
 
 
@@ -95,7 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         "package": cmd_package,
         "root-key": cmd_root_key,
     }[args.command]
-    return handler(args)
+    from deploy.stack import DeployError
+
+    try:
+        return handler(args)
+    except DeployError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -173,3 +173,10 @@ def test_destroy_deletes_the_functions_and_the_stack_but_keeps_the_tables(sessio
     }
     assert "herald-dev-apps" in session.client("dynamodb").list_tables()["TableNames"]
     assert session.client("sqs").list_queues().get("QueueUrls", []) == []
+
+
+def test_the_command_line_reports_a_deploy_error_without_a_traceback(session, capsys):
+    from deploy.__main__ import main
+
+    assert main(["deploy", "--stage", "qa", "--region", REGION]) == 1
+    assert "no stage 'qa'" in capsys.readouterr().err
