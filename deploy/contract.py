@@ -1,6 +1,8 @@
 """Checks an HTTP answer against the OpenAPI document: its status is documented for the route,
 and its body validates against the schema documented for that status."""
 
+import json
+from fnmatch import fnmatch
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -8,6 +10,16 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 DOCUMENT_URI = "urn:herald:openapi"
+JSON = "application/json"
+
+
+def read_body(headers: dict[str, str], raw: bytes | None) -> tuple[str, Any]:
+    """(content type, body): the parsed JSON of a JSON answer, the text of any other."""
+    found = {name.lower(): value for name, value in headers.items()}.get("content-type", JSON)
+    text = raw.decode("utf-8", errors="replace") if raw else ""
+    if found.split(";")[0].strip().lower() == JSON:
+        return found, json.loads(text) if text else None
+    return found, text
 
 
 class Contract:
@@ -29,16 +41,31 @@ class Contract:
             response = self.document["components"]["responses"][name]
         return response
 
-    def problems(self, method: str, template: str, status: int, body: Any) -> list[str]:
-        """What is wrong with this answer, per the document (nothing: an empty list)."""
+    def problems(
+        self,
+        method: str,
+        template: str,
+        status: int,
+        body: Any,
+        content_type: str = JSON,
+    ) -> list[str]:
+        """What is wrong with this answer, per the document (nothing: an empty list). `body` is
+        the parsed JSON for a JSON answer, else the text."""
         where = f"{method} {template} -> {status}"
         response = self._response(method, template, status)
         if response is None:
             return [f"{where}: status not documented"]
-        content = response.get("content", {}).get("application/json")
-        if content is None:
+        documented = response.get("content", {})
+        if not documented:
             return [] if body in (None, "") else [f"{where}: a body where none is documented"]
-        schema = content["schema"]
+        media = content_type.split(";")[0].strip().lower()
+        if JSON not in documented:
+            if any(fnmatch(media, pattern) for pattern in documented):
+                return []
+            return [f"{where}: {media} is not one of {sorted(documented)}"]
+        if media != JSON:
+            return [f"{where}: {media} where JSON is documented"]
+        schema = documented[JSON]["schema"]
         pointer = schema["$ref"].removeprefix("#") if "$ref" in schema else None
         if pointer is None:
             return [f"{where}: response schemas are expected to be references"]

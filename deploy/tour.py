@@ -31,7 +31,7 @@ from moto import mock_aws
 
 from chalicelib.api import openapi
 from chalicelib.domain import keys
-from deploy import iam, infra
+from deploy import contract, iam, infra
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's account
@@ -64,6 +64,7 @@ class Answer:
     status: int
     headers: dict[str, str]
     body: Any
+    content_type: str = contract.JSON
 
 
 @dataclass
@@ -146,7 +147,7 @@ class Tour:
         self,
         method: str,
         template: str,
-        status: int,
+        status: int | tuple[int, ...],
         *,
         bearer: str | None = None,
         client_key: str | None = None,
@@ -167,13 +168,14 @@ class Tour:
         raw = json.dumps(body).encode() if body is not None else b""
         with self.recorder.function(infra.API_HANDLER):
             response = self.client.http.request(method, path, headers=sent, body=raw)
-        text = response.body.decode() if response.body else ""
-        answer = json.loads(text) if text else None
-        if response.status_code != status:
-            raise TourFailed(f"{method} {path}: {response.status_code} {text} (wanted {status})")
+        content_type, answer = contract.read_body(response.headers, response.body)
+        if response.status_code not in (status if isinstance(status, tuple) else (status,)):
+            raise TourFailed(f"{method} {path}: {response.status_code} {answer} (wanted {status})")
         self.result.routes.add((method, template))
         self.result.answers.append(
-            Answer(method, template, response.status_code, dict(response.headers), answer)
+            Answer(
+                method, template, response.status_code, dict(response.headers), answer, content_type
+            )
         )
         return answer
 
@@ -338,6 +340,9 @@ class Tour:
         )
         self.call("GET", ENGAGEMENT + "/metrics", 200, bearer=admin, **a_ids)
         self.call("GET", "/v1/openapi.json", 200)
+        # the web console's static files (no AWS call; 404 while a file is missing)
+        self.call("GET", "/console", (200, 404))
+        self.call("GET", "/console/{name}", (200, 404), name="app.js")
 
         # deletions, then new keys (last: the old ones stop working)
         self.call(

@@ -204,7 +204,8 @@ IF_MATCH = Param("If-Match", "header", "The version you read (the ETag).")
 class Operation:
     summary: str
     auth: str
-    responses: dict[int, tuple[str, type[BaseModel] | None]]
+    # status -> (description, the JSON body's model, or a media type for other bodies, or None)
+    responses: dict[int, tuple[str, type[BaseModel] | str | None]]
     errors: tuple[int, ...] = COMMON_ERRORS
     request: type[BaseModel] | None = None
     request_example: dict[str, Any] | None = None
@@ -457,6 +458,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             "once, however often it is sent."
         ),
     ),
+    ("GET", "/console"): Operation(
+        "The web console", PUBLIC, {200: ("Its page.", "text/html")}, errors=(404, 415)
+    ),
+    ("GET", "/console/{name}"): Operation(
+        "A file of the web console",
+        PUBLIC,
+        {200: ("A script, style sheet or image of the console.", "*/*")},
+        errors=(404, 415),
+    ),
     ("GET", "/v1/openapi.json"): Operation(
         "This document", PUBLIC, {200: ("OpenAPI 3.1.", OpenApiDocument)}, errors=(415,)
     ),
@@ -471,7 +481,9 @@ def _request_models() -> list[type[BaseModel]]:
 def _response_models() -> list[type[BaseModel]]:
     found = {Error}
     for operation in OPERATIONS.values():
-        found.update(model for _desc, model in operation.responses.values() if model)
+        found.update(
+            model for _desc, model in operation.responses.values() if isinstance(model, type)
+        )
     return sorted(found, key=lambda model: model.__name__)
 
 
@@ -525,7 +537,9 @@ def _operation(method: str, path: str, view_name: str, operation: Operation) -> 
     responses: dict[str, Any] = {}
     for status, (description, model) in sorted(operation.responses.items()):
         answer: dict[str, Any] = {"description": description}
-        if model is not None:
+        if isinstance(model, str):
+            answer["content"] = {model: {"schema": {"type": "string"}}}
+        elif model is not None:
             answer["content"] = {"application/json": {"schema": _ref(model)}}
         responses[str(status)] = answer
     for status in sorted(operation.errors):

@@ -299,16 +299,16 @@ def test_no_request_gets_a_5xx_and_every_answer_is_documented(world, method, tem
         response = world.client.http.request(
             request["method"], request["path"], headers=request["headers"], body=request["body"]
         )
-        text = response.body.decode() if response.body else ""
         where = (
             f"{request['method']} {request['path']} {request['headers']} {request['body'][:300]!r}"
         )
-        assert response.status_code < 500, f"{where} -> {response.status_code} {text}"
-        body = json.loads(text) if text else None
-        if 400 <= response.status_code < 500:
-            assert isinstance(body, dict), f"{where} -> {response.status_code} {text}"
-            assert isinstance(body.get("Code"), str) and isinstance(body.get("Message"), str), text
-        problems = CONTRACT.problems(method, template, response.status_code, body)
+        status = response.status_code
+        assert status < 500, f"{where} -> {status} {response.body[:500]!r}"
+        content_type, body = contract.read_body(response.headers, response.body)
+        if 400 <= status < 500:
+            assert isinstance(body, dict), f"{where} -> {status} {content_type} {body}"
+            assert isinstance(body.get("Code"), str) and isinstance(body.get("Message"), str), body
+        problems = CONTRACT.problems(method, template, status, body, content_type)
         assert problems == [], f"{where}: {problems}"
         world.learn(body)
         STATUSES.setdefault(f"{method} {template}", []).append(response.status_code)

@@ -96,7 +96,9 @@ def test_every_answer_of_the_tour_is_documented_and_matches_its_schema(toured):
     problems = [
         problem
         for answer in toured.answers
-        for problem in CONTRACT.problems(answer.method, answer.template, answer.status, answer.body)
+        for problem in CONTRACT.problems(
+            answer.method, answer.template, answer.status, answer.body, answer.content_type
+        )
     ]
     assert problems == []
     assert {(a.method, a.template) for a in toured.answers} == {
@@ -105,6 +107,9 @@ def test_every_answer_of_the_tour_is_documented_and_matches_its_schema(toured):
 
 
 def test_the_contract_check_catches_a_wrong_answer():
+    assert CONTRACT.problems("GET", openapi.APP, 200, "<html>", "text/html") == [
+        f"GET {openapi.APP} -> 200: text/html where JSON is documented"
+    ]
     assert CONTRACT.problems("POST", "/v1/apps", 201, {"app_id": "a", "name": "n"}) != []
     assert CONTRACT.problems("POST", "/v1/apps", 299, None) == [
         "POST /v1/apps -> 299: status not documented"
