@@ -418,7 +418,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Performance per variant and control",
         ADMIN,
         {200: ("The report.", Metrics)},
-        params=(Param("granularity", "query", "`day` adds a daily series."),),
+        params=(
+            Param("from", "query", "First day counted (YYYY-MM-DD, UTC)."),
+            Param("to", "query", "Last day counted (YYYY-MM-DD, UTC)."),
+            Param("granularity", "query", "`day` adds a daily series.", schema={"enum": ["day"]}),
+        ),
     ),
     ("PUT", DEVICE): Operation(
         "Register or update a device",

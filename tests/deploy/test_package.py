@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from chalice.app import SQSEventConfig
 
 from deploy import config, generate, iam, infra, package, tour
 
@@ -66,6 +67,19 @@ def errors(matches: list[dict]) -> list[str]:
     return [f"{m['Rule']['Id']} {m['Message']}" for m in matches if m["Level"] == "Error"]
 
 
+def with_generated_config(project: Path, app) -> None:
+    """The tmp project's config and policy files for `app` (as `make infra` would write them;
+    the policies hold only the implicit grants: enough for the template)."""
+    config_path = project / ".chalice" / "config.json"
+    config.save(config.with_functions(config.load(config_path), iam.functions(app)), config_path)
+    for (stage, function), document in generate.policies(
+        app, tour.Result(calls={}), ["prod"]
+    ).items():
+        path = project / ".chalice" / iam.policy_file_name(stage, function)
+        if not path.exists():
+            path.write_text(iam.render(document))
+
+
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("package")
@@ -74,6 +88,20 @@ def packaged(tmp_path_factory) -> dict:
         load_app(project, "packaged_app"), "prod", root / "build" / "prod", project
     )
     return {"path": sam, "template": json.loads(sam.read_text())}
+
+
+@pytest.fixture(scope="module")
+def with_consumer(tmp_path_factory) -> dict:
+    """The app packaged with an SQS consumer: its own if it has one, else one added here."""
+    from app import app
+
+    root = tmp_path_factory.mktemp("consumer")
+    has_one = any(isinstance(kind, SQSEventConfig) for kind in iam.functions(app).values())
+    project = project_copy(root, "" if has_one else CONSUMER)
+    consumer_app = load_app(project, "consumer_app")
+    with_generated_config(project, consumer_app)
+    sam = package.package(consumer_app, "prod", root / "build" / "prod", project)
+    return {"path": sam, "template": json.loads(sam.read_text()), "app": consumer_app}
 
 
 def test_cfn_lint_finds_no_error_in_the_packaged_template(packaged):
@@ -109,29 +137,22 @@ def test_every_function_is_named_and_fed_as_in_the_deploy_path(packaged):
     assert template["Parameters"]["RootKeyHash"]["NoEcho"] is True
 
 
-def test_a_queue_consumer_gets_partial_batch_responses_on_the_stacks_queue(tmp_path):
-    project = project_copy(tmp_path, CONSUMER)
-    consumer_app = load_app(project, "consumer_app")
-    functions = iam.functions(consumer_app)
-    assert "consume_events" in functions
-    config_path = project / ".chalice" / "config.json"
-    config.save(config.with_functions(config.load(config_path), functions), config_path)
-    for (stage, function), document in generate.policies(
-        consumer_app, tour.Result(calls={}), ["prod"]
-    ).items():
-        (project / ".chalice" / iam.policy_file_name(stage, function)).write_text(
-            iam.render(document)
-        )
-
-    sam = package.package(consumer_app, "prod", tmp_path / "build" / "prod", project)
-
-    consumer = json.loads(sam.read_text())["Resources"]["ConsumeEvents"]["Properties"]
-    ((_name, event),) = consumer["Events"].items()
-    assert event["Type"] == "SQS"
-    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["EventsQueue", "Arn"]}
-    assert consumer["Timeout"] * 6 <= infra.VISIBILITY_TIMEOUT_SECONDS
-    assert errors(lint(sam)) == []
+def test_a_queue_consumer_gets_partial_batch_responses_on_the_stacks_queue(with_consumer):
+    resources = with_consumer["template"]["Resources"]
+    consumers = [
+        source.name
+        for source in with_consumer["app"].event_sources
+        if isinstance(source, SQSEventConfig)
+    ]
+    assert consumers
+    for name in consumers:
+        consumer = resources[package.function_logical_id(name)]["Properties"]
+        ((_event_name, event),) = consumer["Events"].items()
+        assert event["Type"] == "SQS"
+        assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["EventsQueue", "Arn"]}
+        assert consumer["Timeout"] * 6 <= infra.VISIBILITY_TIMEOUT_SECONDS
+    assert errors(lint(with_consumer["path"])) == []
 
 
 def test_a_consumer_of_a_queue_outside_the_stack_is_refused():
