@@ -27,6 +27,8 @@ def parse_json_object(raw: bytes | None, limit: int = MAX_BODY_BYTES) -> dict[st
         raise InvalidInput("a JSON object body is required")
     try:
         data = json.loads(raw)
+    except RecursionError:
+        raise InvalidInput("body is not valid JSON: nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as err:
         raise InvalidInput(f"body is not valid JSON: {err}") from None
     if not isinstance(data, dict):

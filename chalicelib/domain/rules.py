@@ -130,7 +130,7 @@ def _parse_condition(data: Any, path: str, check_attribute: AttributeCheck) -> C
     if problem:
         raise RuleError(f"{path}.attribute", problem)
     op = data.get("op")
-    if op not in OPS:
+    if not isinstance(op, str) or op not in OPS:
         raise RuleError(f"{path}.op", f"unknown op {op!r}: use one of {', '.join(sorted(OPS))}")
     value = data.get("value")
     problem = _value_problem(op, value, "value" in data)

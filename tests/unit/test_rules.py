@@ -153,3 +153,10 @@ def test_versions_compare_numerically_not_as_text():
     assert rules.parse_version("3") == rules.parse_version("3.0.0")
     assert rules.parse_version("2.3.0-beta") == rules.parse_version("2.3")
     assert rules.parse_version("beta") is None
+
+
+@pytest.mark.parametrize("op", [[], {}, None, 3])
+def test_an_op_that_is_not_a_string_is_refused(op):
+    with pytest.raises(RuleError) as raised:
+        parse_rule({"all": [{"attribute": "platform", "op": op, "value": "ios"}]}, "rules")
+    assert raised.value.path == "rules.all[0].op"
