@@ -4,9 +4,10 @@ import functools
 
 from chalice import Chalice, Response
 
+from chalicelib import console
 from chalicelib.api import bodies
 from chalicelib.api.models import FetchMessages
-from chalicelib.errors import HeraldError
+from chalicelib.errors import HeraldError, NotFound
 from chalicelib.services.apps import app_view
 from chalicelib.wiring import services
 
@@ -209,6 +210,27 @@ def explain_messages(app_id, device_id):
     event = _query("event")
     request = bodies.validate(FetchMessages, {"event": event} if event is not None else {})
     return _json(services().delivery.explain(app_id, device_id, request))
+
+
+# --- the web console (issue 6): static files under chalicelib/console, no API logic ---------
+
+
+def _console_file(found: tuple[str, str]) -> Response:
+    text, content_type = found
+    return Response(body=text, status_code=200, headers=console.headers(content_type))
+
+
+@route("/console", "GET")
+def console_page():
+    return _console_file(console.page())
+
+
+@route("/console/{name}", "GET")
+def console_asset(name):
+    found = console.asset(name)
+    if found is None:
+        raise NotFound(f"no console file {name}")
+    return _console_file(found)
 
 
 # --- the target of the engagements' start/end schedules ---------------------------------------

@@ -25,6 +25,7 @@ def main() -> int:
         return 1
     print(f"Herald is serving on {herald.url}", flush=True)
     print(f"Root key: {herald.root_key}", flush=True)
+    print(f"Console: {herald.url}/console (sign in with the root key)", flush=True)
     print("Schedules fire and queues are consumed locally (moto). Ctrl-C stops.", flush=True)
     stopping.wait()
     print("Stopping...", flush=True)
