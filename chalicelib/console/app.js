@@ -3,7 +3,7 @@
 import { ApiError, call, describeKey, session } from "./api.js";
 import { renderAudiences } from "./audiences.js";
 import { renderDetails } from "./details.js";
-import { field, focusHeading, h, toast } from "./dom.js";
+import { field, fill, focusHeading, h, toast } from "./dom.js";
 import { renderEngagements } from "./engagements.js";
 import { renderExplain } from "./explain.js";
 import { renderWizard } from "./wizard.js";
@@ -39,7 +39,7 @@ function drawChrome() {
   }
   if (current.root) links.push(["#/apps", "Apps"]);
   const here = location.hash.split("?")[0];
-  nav.replaceChildren(
+  fill(nav, 
     h(
       "ul",
       {},
@@ -136,7 +136,7 @@ function renderSignIn() {
     problem,
     h("div", { class: "wizard-actions" }, submit),
   );
-  main.replaceChildren(form);
+  fill(main, form);
   key.focus();
 }
 
@@ -182,7 +182,7 @@ function renderApps() {
     navigate("#/engagements");
   };
 
-  main.replaceChildren(
+  fill(main, 
     h("div", { class: "page-head" }, h("h1", {}, "Apps")),
     h(
       "form",
@@ -194,7 +194,7 @@ function renderApps() {
           createProblem.hidden = true;
           try {
             const app = await call("POST", "/v1/apps", { body: { name: name.value }, key: current.root });
-            created.replaceChildren(
+            fill(created, 
               h(
                 "div",
                 { class: "card keys-once" },

@@ -1,7 +1,7 @@
 // Audiences: named rules over device fields, built with the rule builder of rules.js.
 
 import { ApiError, appPath, call, listAll } from "./api.js";
-import { confirmDialog, field, h, toast } from "./dom.js";
+import { confirmDialog, field, fill, h, toast } from "./dom.js";
 import { parentPath } from "./model.js";
 import { DEVICE_FIELDS, describeRule, groupEditor, groupFromJson, groupToJson, newCondition } from "./rules.js";
 
@@ -30,7 +30,7 @@ export function renderAudiences(main) {
     const wordsView = h("p", { class: "rule-words" });
     const builder = h("div", { class: "rule-builder" });
     const drawBuilder = (focusPath) => {
-      builder.replaceChildren(
+      fill(builder, 
         groupEditor(draft.group, "rules", {
           errors: err,
           attributes: ATTRIBUTES,
@@ -71,7 +71,7 @@ export function renderAudiences(main) {
         control.removeAttribute("aria-invalid");
         control.removeAttribute("aria-describedby");
       }
-      editorBox.replaceChildren(
+      fill(editorBox, 
         h("h2", { id: "audience-editor-heading", tabindex: "-1" }, audience ? `Edit “${audience.name}”` : "New audience"),
         problems,
         h(
@@ -109,7 +109,7 @@ export function renderAudiences(main) {
                   else unplaced.push(problem.path ? `${problem.path}: ${problem.message}` : problem.message);
                 }
                 draw();
-                problems.replaceChildren(
+                fill(problems, 
                   h("h3", {}, "Herald could not save this audience"),
                   h("ul", {}, error.problems.map((p) => h("li", {}, p.path ? `${p.path}: ${p.message}` : p.message))),
                 );
@@ -180,7 +180,7 @@ export function renderAudiences(main) {
       return;
     }
     note.textContent = audiences.length ? `${audiences.length} audience(s).` : "No audience yet.";
-    listBox.replaceChildren(
+    fill(listBox, 
       ...audiences.map((audience) =>
         h(
           "article",
@@ -213,7 +213,7 @@ export function renderAudiences(main) {
   };
 
   editorBox.hidden = true;
-  main.replaceChildren(
+  fill(main, 
     h(
       "div",
       { class: "page-head" },

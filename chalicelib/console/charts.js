@@ -1,7 +1,7 @@
 // SVG charts drawn here: horizontal bars per variant and a daily line chart. Each chart is sized
 // to its container's width (text stays legible on a phone) and says what it shows in words.
 
-import { h, newId, svg } from "./dom.js";
+import { fill, h, newId, svg } from "./dom.js";
 
 function niceMax(value) {
   if (!(value > 0)) return 1;
@@ -34,7 +34,8 @@ function titled(width, height, title, description) {
  * Horizontal bars: items = [{label, value, text, series}] (series picks the colour class).
  */
 export function barChart({ title, items, width, format }) {
-  const labelWidth = Math.min(120, Math.max(60, width * 0.22));
+  const longest = Math.max(...items.map((item) => String(item.label).length));
+  const labelWidth = Math.min(width * 0.4, Math.max(48, longest * 7.5 + 14));
   const valueWidth = 70;
   const rowHeight = 34;
   const top = 8;
@@ -87,14 +88,15 @@ export function barChart({ title, items, width, format }) {
 export function lineChart({ title, days, lines, width, format, formatDay }) {
   const height = 240;
   const left = 52;
-  const right = 14;
+  const right = 24;
   const top = 12;
   const bottom = 30;
   const plotWidth = Math.max(60, width - left - right);
   const plotHeight = height - top - bottom;
   const values = lines.flatMap((line) => line.points.map((point) => point.value || 0));
   const max = niceMax(Math.max(0, ...values));
-  const x = (index) => left + (days.length > 1 ? (plotWidth * index) / (days.length - 1) : 0);
+  const x = (index) =>
+    left + (days.length > 1 ? (plotWidth * index) / (days.length - 1) : plotWidth / 2);
   const y = (value) => top + plotHeight - (plotHeight * (value || 0)) / max;
   const description = lines
     .map(
@@ -113,12 +115,10 @@ export function lineChart({ title, days, lines, width, format, formatDay }) {
   const every = Math.max(1, Math.ceil(days.length / Math.max(1, Math.floor(plotWidth / 64))));
   days.forEach((day, index) => {
     if (index % every !== 0 && index !== days.length - 1) return;
+    const anchor =
+      days.length > 1 && index === days.length - 1 ? "end" : index === 0 && days.length > 1 ? "start" : "middle";
     chart.append(
-      svg(
-        "text",
-        { class: "axis", x: x(index), y: height - 10, "text-anchor": "middle" },
-        formatDay(day),
-      ),
+      svg("text", { class: "axis", x: x(index), y: height - 10, "text-anchor": anchor }, formatDay(day)),
     );
   });
   for (const line of lines) {
@@ -166,7 +166,7 @@ export function responsive(box, draw) {
     const width = Math.max(260, Math.floor(box.clientWidth || 600));
     if (width === lastWidth) return;
     lastWidth = width;
-    box.replaceChildren(draw(width));
+    fill(box, draw(width));
   };
   render();
   if ("ResizeObserver" in window) new ResizeObserver(render).observe(box);

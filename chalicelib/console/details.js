@@ -3,7 +3,7 @@
 
 import { appPath, call } from "./api.js";
 import { barChart, legend, lineChart, responsive } from "./charts.js";
-import { field, h, select, statusBadge } from "./dom.js";
+import { field, fill, h, select, statusBadge } from "./dom.js";
 import { deleteEngagement, runStatusAction, statusActions } from "./engagements.js";
 import { count, formatDateTime, formatDay, lift, pValue, rate } from "./format.js";
 import { LAYOUTS } from "./preview.js";
@@ -142,7 +142,7 @@ function summaryList(engagement, audiences) {
 
 /** How the variants are compared: the goal metric and the baseline. */
 export function comparison(engagement, report) {
-  const byConversion = Boolean(engagement.conversion);
+  const byConversion = report.goal ? report.goal === "conversion_rate" : Boolean(engagement.conversion);
   const hasControl =
     byConversion && (engagement.control_percent || 0) > 0 && report.control !== null && report.control !== undefined;
   const first = report.variants[0];
@@ -187,9 +187,10 @@ function overallVerdict(engagement, report, compare) {
   if (winners.length) {
     const sentences = winners.map((variant) => {
       const value = variant[compare.liftField] ?? 0;
-      return `Variant ${variant.key} is significantly ${value >= 0 ? "better" : "worse"} than ${compare.baselineName} on ${compare.goal} (${lift(value)}, p = ${pValue(variant.p_value)}).`;
+      const p = pValue(variant.p_value);
+      return `Variant ${variant.key} is significantly ${value >= 0 ? "better" : "worse"} than ${compare.baselineName} on ${compare.goal} (${lift(value)}, p ${p.startsWith("<") ? p : `= ${p}`}).`;
     });
-    return { kind: "good", text: `Significant: ${sentences.join(" ")}` };
+    return { kind: "good", text: sentences.join(" ") };
   }
   return {
     kind: "pending",
@@ -348,7 +349,7 @@ function charts(engagement, report, compare) {
   }
   const goalTitle = `${compare.goal[0].toUpperCase()}${compare.goal.slice(1)} per variant`;
   const bars = responsive(h("div", { class: "chart-box" }), (width) =>
-    barChart({ title: goalTitle, items, width, format: (value) => `${Math.round(value * 1000) / 10} %` }),
+    barChart({ title: goalTitle, items, width, format: (value) => `${Number((value * 100).toFixed(2))} %` }),
   );
   const { days, perVariant } = normalizeSeries(report.series);
   const lineBox = h("div", { class: "chart-box" });
@@ -372,7 +373,7 @@ function charts(engagement, report, compare) {
         }),
     }));
   const formatValue = (value) =>
-    metric === "ctr" ? `${Math.round(value * 1000) / 10} %` : String(Math.round(value * 10) / 10);
+    metric === "ctr" ? `${Number((value * 100).toFixed(2))} %` : String(Number(value.toFixed(2)));
   const metricSelect = select(SERIES_METRICS, metric, {
     onchange: (event) => {
       metric = event.target.value;
@@ -426,7 +427,7 @@ export function renderDetails(main, { engagementId, navigate }) {
     try {
       report = await call("GET", `${path}/metrics?granularity=day`);
     } catch (error) {
-      performance.replaceChildren(
+      fill(performance, 
         h("h2", { id: "performance-heading" }, "Performance"),
         h("p", { class: "error" }, `No figures: ${error.message}`),
       );
@@ -435,7 +436,7 @@ export function renderDetails(main, { engagementId, navigate }) {
     report.variants = report.variants || [];
     const compare = comparison(engagement, report);
     const verdict = overallVerdict(engagement, report, compare);
-    performance.replaceChildren(
+    fill(performance, 
       h("h2", { id: "performance-heading" }, "Performance"),
       h(
         "p",
@@ -455,12 +456,12 @@ export function renderDetails(main, { engagementId, navigate }) {
     try {
       engagement = await call("GET", path);
     } catch (error) {
-      main.replaceChildren(h("h1", {}, "Engagement"), h("p", { class: "error" }, error.message));
+      fill(main, h("h1", {}, "Engagement"), h("p", { class: "error" }, error.message));
       return;
     }
     heading.textContent = engagement.name;
     document.title = `${engagement.name} · Herald console`;
-    badge.replaceChildren(statusBadge(engagement.status));
+    fill(badge, statusBadge(engagement.status));
     const buttons = statusActions(engagement).map((action) =>
       h(
         "button",
@@ -474,7 +475,7 @@ export function renderDetails(main, { engagementId, navigate }) {
         action.label,
       ),
     );
-    actions.replaceChildren(
+    fill(actions, 
       h(
         "a",
         { class: "button primary", href: `#/engagements/${encodeURIComponent(engagementId)}/edit` },
@@ -501,7 +502,7 @@ export function renderDetails(main, { engagementId, navigate }) {
     } catch {
       audiences = [];
     }
-    summaryBox.replaceChildren(
+    fill(summaryBox, 
       h("h2", { id: "summary-heading" }, "Details"),
       summaryList(engagement, audiences),
     );
@@ -509,7 +510,7 @@ export function renderDetails(main, { engagementId, navigate }) {
     updated.textContent = `Updated ${new Date().toLocaleTimeString()}.`;
   };
 
-  main.replaceChildren(
+  fill(main, 
     h("p", { class: "breadcrumb" }, h("a", { href: "#/engagements" }, "← Engagements")),
     h("div", { class: "page-head" }, h("div", { class: "title-line" }, heading, badge), actions),
     updated,

@@ -46,6 +46,12 @@ export function clear(el) {
   return el;
 }
 
+/** Replaces the children of `el`; null, undefined and false children are left out. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return appendAll(el, children);
+}
+
 let uid = 0;
 /** A fresh id for label/aria wiring. */
 export function newId(prefix = "f") {

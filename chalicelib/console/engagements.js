@@ -1,7 +1,7 @@
 // The engagements list: name, status, schedule, variants, priority; filter; status actions.
 
 import { appPath, call } from "./api.js";
-import { confirmDialog, field, h, select, statusBadge, toast } from "./dom.js";
+import { confirmDialog, field, fill, h, select, statusBadge, toast } from "./dom.js";
 import { formatDateTime, variantSummary } from "./format.js";
 
 export const STATUSES = ["draft", "scheduled", "active", "paused", "ended"];
@@ -117,6 +117,7 @@ export function renderEngagements(main, params, navigate) {
     ),
     body,
   );
+  table.hidden = true;
   const more = h("button", { type: "button", class: "button", hidden: true }, "Load more");
   const note = h("p", { class: "muted", role: "status" }, "Loading…");
   let cursor = null;
@@ -188,7 +189,7 @@ export function renderEngagements(main, params, navigate) {
       more.hidden = !cursor;
       const shown = body.children.length;
       table.hidden = shown === 0;
-      note.replaceChildren(
+      fill(note, 
         shown === 0
           ? h(
               "span",
@@ -205,7 +206,7 @@ export function renderEngagements(main, params, navigate) {
   const reload = () => load(false);
   more.addEventListener("click", () => load(true));
 
-  main.replaceChildren(
+  fill(main, 
     h(
       "div",
       { class: "page-head" },

@@ -1,7 +1,7 @@
 // Explain: for a device id and an event, why each engagement would or would not be shown now.
 
 import { appPath, call } from "./api.js";
-import { field, h, statusBadge } from "./dom.js";
+import { field, fill, h, statusBadge } from "./dom.js";
 import { formatDateTime } from "./format.js";
 import { describeCondition } from "./rules.js";
 
@@ -55,12 +55,12 @@ export function renderExplain(main) {
         e.preventDefault();
         const id = device.value.trim();
         if (!id) {
-          results.replaceChildren(h("p", { class: "error" }, "Enter a device id."));
+          fill(results, h("p", { class: "error" }, "Enter a device id."));
           device.focus();
           return;
         }
         submit.disabled = true;
-        results.replaceChildren(h("p", { class: "muted" }, "Asking Herald…"));
+        fill(results, h("p", { class: "muted" }, "Asking Herald…"));
         const query = new URLSearchParams({ event: event.value.trim() || "app_launch" });
         try {
           const answer = await call(
@@ -68,7 +68,7 @@ export function renderExplain(main) {
             `${appPath(`/devices/${encodeURIComponent(id)}/messages/explain`)}?${query}`,
           );
           const items = answer.engagements || [];
-          results.replaceChildren(
+          fill(results, 
             h(
               "h2",
               {},
@@ -105,7 +105,7 @@ export function renderExplain(main) {
               : h("p", {}, "This app has no engagement yet."),
           );
         } catch (error) {
-          results.replaceChildren(h("p", { class: "error" }, error.message));
+          fill(results, h("p", { class: "error" }, error.message));
         } finally {
           submit.disabled = false;
         }
@@ -119,7 +119,7 @@ export function renderExplain(main) {
     ),
     h("div", { class: "wizard-actions" }, submit),
   );
-  main.replaceChildren(
+  fill(main, 
     h("div", { class: "page-head" }, h("h1", {}, "Explain")),
     h(
       "p",

@@ -28,12 +28,13 @@ export function localInputToIso(value) {
   return `${day}T${time}${offsetOf(date)}`;
 }
 
-/** ISO 8601 -> a datetime-local value in the user's zone. */
+/** ISO 8601 -> a datetime-local value in the user's zone (seconds only when there are some). */
 export function isoToLocalInput(iso) {
   const date = new Date(iso);
   if (!iso || Number.isNaN(date.getTime())) return "";
   const day = `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-  return `${day}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  const seconds = date.getSeconds() ? `:${pad(date.getSeconds())}` : "";
+  return `${day}T${pad(date.getHours())}:${pad(date.getMinutes())}${seconds}`;
 }
 
 /** A Date -> datetime-local value, to the minute. */

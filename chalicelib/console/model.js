@@ -101,6 +101,8 @@ export function modelFromSpec(spec) {
     schedule: {
       start: isoToLocalInput(spec.schedule && spec.schedule.start_at),
       end: isoToLocalInput(spec.schedule && spec.schedule.end_at),
+      // As read: sent back unchanged unless the user changes the field (no drift of offset).
+      read: { ...(spec.schedule || {}) },
     },
     trigger: {
       event: text((spec.trigger || {}).event || "app_launch"),
@@ -192,7 +194,7 @@ export function toBody(model, { forCreate }) {
     type: "in_app_message",
     ab_test: model.ab_test,
   };
-  if (model.ab_test) body.control_percent = num(model.control_percent);
+  body.control_percent = num(model.control_percent);
   body.variants = activeVariants(model).map((variant, index) => ({
     key: variant.key,
     weight: model.ab_test ? num(variant.weight) : 100,
@@ -206,9 +208,14 @@ export function toBody(model, { forCreate }) {
     device_ids: some ? splitList(audience.device_ids) : [],
     percent: num(audience.percent),
   };
+  const when = (field, input) => {
+    const read = model.schedule.read && model.schedule.read[field];
+    if (read && isoToLocalInput(read) === input) return read;
+    return localInputToIso(input) || undefined;
+  };
   body.schedule = {
-    start_at: localInputToIso(model.schedule.start) || undefined,
-    end_at: localInputToIso(model.schedule.end) || undefined,
+    start_at: when("start_at", model.schedule.start),
+    end_at: when("end_at", model.schedule.end),
   };
   body.trigger = {
     event: model.trigger.event.trim() || undefined,

@@ -1,6 +1,6 @@
 // The live preview: a message drawn in a phone frame the way each layout shows it in an app.
 
-import { h } from "./dom.js";
+import { fill, h } from "./dom.js";
 
 export const LAYOUTS = [
   ["modal", "Modal (centred box)"],
@@ -28,7 +28,7 @@ export function localized(message, locale) {
 
 function image(url, className) {
   const box = h("div", { class: `msg-image ${className || ""}` });
-  const placeholder = (text) => box.replaceChildren(h("span", { class: "msg-image-text" }, text));
+  const placeholder = (text) => fill(box, h("span", { class: "msg-image-text" }, text));
   if (/^https:\/\//i.test(url || "")) {
     const img = h("img", { src: url, alt: "", referrerpolicy: "no-referrer", loading: "lazy" });
     img.addEventListener("error", () => placeholder("Image (not reachable from here)"));

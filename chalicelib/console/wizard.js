@@ -3,7 +3,7 @@
 // are shown next to the field they concern.
 
 import { ApiError, appPath, call, listAll } from "./api.js";
-import { field, h, newId, select, toast } from "./dom.js";
+import { field, fill, h, newId, select, toast } from "./dom.js";
 import { formatDateTime, localInputToIso, offsetOf, timeZoneName } from "./format.js";
 import {
   activeVariants,
@@ -234,6 +234,22 @@ export function renderWizard(main, { engagementId, navigate }) {
         groupError("ab_test"),
       ),
     );
+    const control = bound(
+      "Control group (%)",
+      h("input", {
+        type: "number",
+        min: 0,
+        max: 50,
+        step: 1,
+        class: "short",
+        value: m.control_percent,
+        oninput: (event) => (m.control_percent = event.target.value),
+      }),
+      "control_percent",
+      {
+        hint: "Devices held out as the baseline (0 to 50 %): they see nothing, so conversions with and without the message can be compared.",
+      },
+    );
     if (!m.ab_test) {
       parts.push(
         h(
@@ -241,6 +257,7 @@ export function renderWizard(main, { engagementId, navigate }) {
           { class: "hint" },
           "One message for everyone reached. Turn A/B testing on to compare up to 8 variants.",
         ),
+        control,
       );
       return parts;
     }
@@ -331,22 +348,7 @@ export function renderWizard(main, { engagementId, navigate }) {
           ),
         ),
       ),
-      bound(
-        "Control group (%)",
-        h("input", {
-          type: "number",
-          min: 0,
-          max: 50,
-          step: 1,
-          class: "short",
-          value: m.control_percent,
-          oninput: (event) => (m.control_percent = event.target.value),
-        }),
-        "control_percent",
-        {
-          hint: "Devices held out as the baseline (0 to 50 %): they see nothing, so conversions with and without the message can be compared.",
-        },
-      ),
+      control,
     );
     return parts;
   }
@@ -371,14 +373,14 @@ export function renderWizard(main, { engagementId, navigate }) {
       const options = ["", ...locales];
       const have = [...localeSelect.options].map((option) => option.value);
       if (JSON.stringify(have) !== JSON.stringify(options)) {
-        localeSelect.replaceChildren(
+        fill(localeSelect, 
           ...options.map((locale) =>
             h("option", { value: locale }, locale ? locale : "Default texts"),
           ),
         );
       }
       localeSelect.value = current;
-      frame.replaceChildren(phone(localized(message, current)));
+      fill(frame, phone(localized(message, current)));
       const layout = LAYOUTS.find(([value]) => value === message.layout);
       caption.textContent = `${layout ? layout[1] : message.layout}${current ? `, as a device in ${current} sees it` : ""}.`;
     };
@@ -1151,9 +1153,8 @@ export function renderWizard(main, { engagementId, navigate }) {
       item("Description", body.description || "—"),
       item(
         "Type",
-        body.ab_test
-          ? `In-app message, A/B test of ${body.variants.length} variant(s), control group ${body.control_percent ?? 0} %`
-          : "In-app message, one variant",
+        `In-app message, ${body.ab_test ? `A/B test of ${body.variants.length} variant(s)` : "one variant"}`,
+        body.control_percent ? `, control group ${body.control_percent} %` : ", no control group",
       ),
       item(
         "Variants",
@@ -1252,7 +1253,7 @@ export function renderWizard(main, { engagementId, navigate }) {
   const RENDERERS = [basics, experiment, message, audience, trigger, metrics, review];
 
   function renderStep(index, focusPath) {
-    sections[index].content.replaceChildren(...RENDERERS[index]().flat().filter(Boolean));
+    fill(sections[index].content, ...RENDERERS[index]().flat().filter(Boolean));
     if (focusPath) focusPathIn(index, focusPath);
   }
 
@@ -1313,7 +1314,7 @@ export function renderWizard(main, { engagementId, navigate }) {
       shown.push({ ...problem, target });
     }
     renderAll();
-    summary.replaceChildren(
+    fill(summary, 
       h(
         "h2",
         {},
@@ -1395,7 +1396,7 @@ export function renderWizard(main, { engagementId, navigate }) {
   }
 
   async function start() {
-    main.replaceChildren(
+    fill(main, 
       h("div", { class: "page-head" }, title),
       h("p", { class: "muted", role: "status" }, "Loading…"),
     );
@@ -1411,11 +1412,11 @@ export function renderWizard(main, { engagementId, navigate }) {
         state.model = modelFromSpec(engagement);
         title.textContent = `Edit “${engagement.name}”`;
       } catch (error) {
-        main.replaceChildren(h("h1", {}, "Edit engagement"), h("p", { class: "error" }, error.message));
+        fill(main, h("h1", {}, "Edit engagement"), h("p", { class: "error" }, error.message));
         return;
       }
     }
-    main.replaceChildren(
+    fill(main, 
       h(
         "div",
         { class: "page-head" },

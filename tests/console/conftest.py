@@ -88,8 +88,10 @@ class Http:
     def __init__(self, base: str):
         self.base = base
 
-    def call(self, method: str, path: str, body=None, key: str | None = None, client=None):
+    def call(self, method: str, path: str, body=None, key=None, client=None, if_match=None):
         headers = {"Content-Type": "application/json"}
+        if if_match is not None:
+            headers["If-Match"] = str(if_match)
         if key:
             headers["Authorization"] = f"Bearer {key}"
         if client:

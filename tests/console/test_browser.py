@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
+from tests import builders
 from tests.conftest import ROOT_KEY
 from tests.console.conftest import PHONE, TIMEZONE, Http
 
@@ -478,3 +479,53 @@ def test_audience_rule_builder_and_explain_in_words(new_page, herald, http, shot
     page.set_viewport_size(PHONE)
     assert no_horizontal_scroll(page)
     shots.take(page, "explain-not-shown")
+
+
+def test_edit_sends_a_merge_patch_with_the_version_read(new_page, herald, http, shots):
+    app = make_app(http)
+    original = create_engagement(http, app, builders.engagement("Spring sale"))
+    path = f"/v1/apps/{app['app_id']}/engagements/{original['engagement_id']}"
+    page = new_page()
+    sign_in(page, herald, app["admin_key"])
+    page.get_by_role("link", name="Spring sale", exact=True).click()
+    expect(page.get_by_role("heading", level=1, name="Spring sale")).to_be_visible()
+    expect(page.locator("dl.review")).to_contain_text("“purchase” within 24 h")
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("heading", level=1, name="Edit “Spring sale”")).to_be_visible()
+    shots.take(page, "edit-step1")
+
+    page.get_by_role("button", name="Message").click()
+    page.get_by_role("tab", name="Variant B").click()
+    at_path(page, "variants[1].message.title").fill("Last day: 20 % off")
+    expect(page.locator("[role=tabpanel]:not([hidden]) .preview .msg-title")).to_have_text(
+        "Last day: 20 % off"
+    )
+    page.get_by_role("button", name="Metrics").click()
+    step(page).get_by_label("Count conversions").uncheck()
+    page.get_by_role("button", name="Review and save").click()
+    shots.take(page, "edit-review")
+    step(page).get_by_role("button", name="Save").click()
+    expect(page.locator("dl.review")).to_contain_text("not counted")
+    expect(page.locator("dl.review")).to_contain_text("Version2, updated")
+
+    status, saved = http.call("GET", path, key=app["admin_key"])
+    assert status == 200
+    assert saved["version"] == 2
+    assert saved["variants"][1]["message"]["title"] == "Last day: 20 % off"
+    assert "conversion" not in saved
+    unchanged = ("schedule", "audience", "trigger", "frequency", "metrics", "control_percent")
+    for name in (*unchanged, "test_device_ids", "description", "priority"):
+        assert saved[name] == original[name], name
+    assert saved["variants"][0] == original["variants"][0]
+
+    # Someone else changes it meanwhile: saving the version read is refused, and says why.
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_role("button", name="Name").click()
+    step(page).get_by_label("Description").fill("changed in the console")
+    status, _ = http.call("PATCH", path, {"priority": 2}, key=app["admin_key"], if_match=2)
+    assert status == 200
+    page.get_by_role("button", name="Review and save").click()
+    step(page).get_by_role("button", name="Save").click()
+    expect(page.locator(".error-summary")).to_contain_text("version 2 is stale")
+    shots.take(page, "stale-version")
+    assert http.call("GET", path, key=app["admin_key"])[1]["description"] == original["description"]
