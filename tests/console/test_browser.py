@@ -367,6 +367,7 @@ def test_events_sent_through_the_api_show_on_the_performance_page(new_page, hera
     expect(page.locator("svg.chart").first).to_have_attribute("role", "img")
     expect(page.locator("svg.chart circle.dot")).to_have_count(2)  # one day, two variants
     expect(page.get_by_text("spring_buy_clicked: 40")).to_be_visible()
+    assert unlabelled_controls(page) == []
     shots.take(page, "performance")
 
     page.get_by_label("Show").select_option("ctr")
@@ -414,6 +415,7 @@ def test_the_root_key_creates_an_app_and_sees_its_keys_once(new_page, herald, sh
     expect(admin_key).to_have_value(re.compile(r"^herald_admin_[a-z0-9]+_[0-9a-f]{64}$"))
     expect(page.get_by_label("Client key")).to_have_value(re.compile(r"^herald_client_"))
     expect(page.get_by_text("will not show them again")).to_be_visible()
+    assert unlabelled_controls(page) == []
     shots.take(page, "keys-shown-once")
     key = admin_key.input_value()
     page.get_by_role("button", name="Open “Travel” with its admin key").click()
@@ -452,6 +454,7 @@ def test_audience_rule_builder_and_explain_in_words(new_page, herald, http, shot
     expect(page.locator(".condition-row .field-error")).to_contain_text(
         "version_gte needs a version string"
     )
+    assert unlabelled_controls(page) == []
     shots.take(page, "audience-api-error")
     value.fill("2.3.0")
     page.get_by_role("button", name="Create audience").click()
@@ -472,6 +475,7 @@ def test_audience_rule_builder_and_explain_in_words(new_page, herald, http, shot
     page.get_by_role("button", name="Explain").click()
     item = page.locator(".explain-list li", has_text="Spring sale")
     expect(item).to_contain_text("Would be shown now: variant")
+    assert unlabelled_controls(page) == []
     shots.take(page, "explain-shown")
     page.get_by_label("Event").fill("checkout")
     page.get_by_role("button", name="Explain").click()
@@ -529,3 +533,39 @@ def test_edit_sends_a_merge_patch_with_the_version_read(new_page, herald, http, 
     expect(page.locator(".error-summary")).to_contain_text("version 2 is stale")
     shots.take(page, "stale-version")
     assert http.call("GET", path, key=app["admin_key"])[1]["description"] == original["description"]
+
+
+def test_the_wizard_fits_a_phone_and_goes_step_by_step_from_the_keyboard(
+    new_page, herald, http, shots
+):
+    app = make_app(http)
+    page = new_page(PHONE)
+    sign_in(page, herald, app["admin_key"])
+    page.get_by_role("link", name="New engagement").first.click()
+    step(page).get_by_label("Name").fill("Welcome")
+    titles = ["Name", "Type and A/B test", "Message", "Audience", "Schedule and trigger"]
+    titles += ["Metrics", "Review and save"]
+    for number, title in enumerate(titles, start=1):
+        heading = page.get_by_role("heading", name=f"Step {number} of 7: {title}")
+        expect(heading).to_be_visible()
+        if number == 2:
+            step(page).get_by_label("A/B testing").check()
+        if number == 3:
+            at_path(page, "variants[0].message.title").fill("Hello")
+            at_path(page, "variants[0].message.layout").select_option("full_screen")
+            page.get_by_role("tab", name="Variant B").click()
+            at_path(page, "variants[1].message.title").fill("Hi there")
+        if number == 4:
+            step(page).get_by_label("Chosen audiences").check()
+            step(page).get_by_label("Device ids", exact=True).fill("phone-1\nphone-2")
+        assert no_horizontal_scroll(page), title
+        shots.take(page, f"step{number}")
+        if number < len(titles):
+            step(page).get_by_role("button", name="Next").focus()
+            page.keyboard.press("Enter")
+            expect(page.get_by_role("heading", name=f"Step {number + 1} of 7")).to_be_focused()
+    step(page).get_by_role("button", name="Save").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1, name="Welcome")).to_be_visible()
+    assert no_horizontal_scroll(page)
+    shots.take(page, "saved")
