@@ -10,7 +10,6 @@ URL (the live preview shows a message's own `image_url`).
 """
 
 import re
-from functools import lru_cache
 from pathlib import Path
 
 FOLDER = Path(__file__).resolve().parent
@@ -48,7 +47,6 @@ SECURITY_HEADERS = {
 }
 
 
-@lru_cache(maxsize=64)
 def _read(name: str) -> tuple[str, str] | None:
     path = FOLDER / name
     if not path.is_file():

@@ -569,3 +569,78 @@ def test_the_wizard_fits_a_phone_and_goes_step_by_step_from_the_keyboard(
     expect(page.get_by_role("heading", level=1, name="Welcome")).to_be_visible()
     assert no_horizontal_scroll(page)
     shots.take(page, "saved")
+
+
+def test_the_consoles_own_functions(new_page, herald):
+    """Error paths, merge patches, the daily series and time-zone offsets, run in the browser."""
+    page = new_page()
+    page.goto(f"{herald.url}/console")
+    results = page.evaluate(
+        """async () => {
+            const api = await import('./console/api.js');
+            const model = await import('./console/model.js');
+            const details = await import('./console/details.js');
+            const format = await import('./console/format.js');
+            return {
+              nested: api.parseProblems(
+                "variants[0].message: localizations.fr.buttons: unknown button id(s) ['x']"),
+              joined: api.parseProblems(
+                "variants: frozen (it would reassign devices); content may still change"),
+              several: api.parseProblems(
+                "name: too short; schedule.start_at: Field required; and 3 more"),
+              dotted: api.parseProblems("schedule.end_at is in the past"),
+              plain: api.parseProblems("send 'If-Match: <version>' with the version you read"),
+              remapped: model.remapPath("metrics[1].metric",
+                [["metrics[0]", "metrics.buy"], ["metrics[1]", "metrics.later"]]),
+              patch: model.mergeDiff({a: 1, b: {c: 1, d: 2}, e: [1], f: 3},
+                                     {a: 1, b: {c: 2}, e: [1, 2], f: 3}),
+              series: details.normalizeSeries([
+                {date: "2026-12-02", variants: [{key: "A", impressions: 3, clicks: 1}],
+                 control: null},
+                {date: "2026-12-01", variants: [{key: "A", impressions: 5, clicks: 2},
+                                                {key: "B", impressions: 4, clicks: 0}]},
+              ]),
+              winter: format.localInputToIso("2026-12-01T09:00"),
+              summer: format.localInputToIso("2026-07-01T09:00"),
+              back: format.isoToLocalInput("2026-12-01T08:00:30Z"),
+            };
+        }"""
+    )
+    assert results["nested"] == [
+        {
+            "path": "variants[0].message.localizations.fr.buttons",
+            "message": "unknown button id(s) ['x']",
+        }
+    ]
+    assert results["joined"] == [
+        {
+            "path": "variants",
+            "message": "frozen (it would reassign devices); content may still change",
+        }
+    ]
+    assert results["several"] == [
+        {"path": "name", "message": "too short"},
+        {"path": "schedule.start_at", "message": "Field required"},
+        {"path": "", "message": "and 3 more"},
+    ]
+    assert results["dotted"] == [
+        {"path": "schedule.end_at", "message": "schedule.end_at is in the past"}
+    ]
+    assert results["plain"] == [
+        {"path": "", "message": "send 'If-Match: <version>' with the version you read"}
+    ]
+    assert results["remapped"] == "metrics.later.metric"
+    assert results["patch"] == {"b": {"c": 2, "d": None}, "e": [1, 2]}
+    assert results["series"] == {
+        "days": ["2026-12-01", "2026-12-02"],
+        "perVariant": {
+            "A": {
+                "2026-12-01": {"impressions": 5, "clicks": 2},
+                "2026-12-02": {"impressions": 3, "clicks": 1},
+            },
+            "B": {"2026-12-01": {"impressions": 4, "clicks": 0}},
+        },
+    }
+    assert results["winter"] == "2026-12-01T09:00:00+01:00"  # Paris, in winter
+    assert results["summer"] == "2026-07-01T09:00:00+02:00"  # and in summer
+    assert results["back"] == "2026-12-01T09:00:30"
