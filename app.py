@@ -1,14 +1,17 @@
-"""Herald's Chalice app: HTTP routes and the schedule target, wired to services. No logic here."""
+"""Herald's Chalice app: HTTP routes, the events consumer and the schedule target, wired to
+services. No logic here."""
 
 import functools
 
 from chalice import Chalice, Response
 
 from chalicelib import console
+from chalicelib.adapters.events import QueueUnavailable
 from chalicelib.api import bodies
 from chalicelib.api.models import FetchMessages
 from chalicelib.errors import HeraldError, NotFound
 from chalicelib.services.apps import app_view
+from chalicelib.settings import events_queue_name
 from chalicelib.wiring import services
 
 app = Chalice(app_name="herald")
@@ -231,6 +234,37 @@ def console_asset(name):
     if found is None:
         raise NotFound(f"no console file {name}")
     return _console_file(found)
+
+
+# --- events and metrics: the events queue and its consumer ----------------------------------
+
+
+@route(APP + "/events", "POST")
+def post_events(app_id):
+    try:
+        accepted = services().events.accept(app_id, _header("x-client-key"), _request().raw_body)
+    except QueueUnavailable as error:
+        retry = {"Retry-After": str(error.retry_after_seconds)}
+        return _json({"Code": error.code, "Message": str(error)}, error.status_code, retry)
+    return _json({"accepted": accepted}, 202)
+
+
+@route(ENGAGEMENT + "/metrics", "GET")
+def engagement_metrics(app_id, engagement_id):
+    _admin(app_id)
+    body = services().reports.metrics(
+        app_id, engagement_id, _query("from"), _query("to"), _query("granularity")
+    )
+    return _json(body)
+
+
+@app.on_sqs_message(queue=events_queue_name(), batch_size=10)
+def consume_events(event):
+    """Counts a batch of queued events; the messages to retry go back as batchItemFailures
+    (the event source mapping must have ReportBatchItemFailures, as the local consumer does)."""
+    messages = [(record.to_dict()["messageId"], record.body) for record in event]
+    failed = services().consumer.consume(messages)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
 # --- the target of the engagements' start/end schedules ---------------------------------------

@@ -1,10 +1,14 @@
 """Every environment variable Herald reads, in one place, read when asked (never at import).
 
 Chalice's test client sets a stage's variables only while a request runs, and Lambda sets them
-before the handler runs, so nothing here may be cached at import time.
+before the handler runs, so nothing here may be cached at import time. The one exception is
+`events_queue_name()`, which app.py calls at import because Chalice reads the SQS consumer's queue
+name from its decorator: the deploy/package step must therefore set HERALD_STAGE (or
+HERALD_EVENTS_QUEUE) in the environment of `chalice deploy` / `chalice package` itself.
 """
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -18,6 +22,8 @@ class Settings:
     names_table: str
     devices_table: str
     delivery_table: str
+    counters_table: str
+    markers_table: str
     events_queue: str
     events_dead_letter_queue: str
     schedule_group: str
@@ -36,6 +42,8 @@ class Settings:
             "names": self.names_table,
             "devices": self.devices_table,
             "delivery": self.delivery_table,
+            "counters": self.counters_table,
+            "markers": self.markers_table,
         }
 
 
@@ -54,7 +62,9 @@ def get_settings() -> Settings:
         names_table=env.get("HERALD_NAMES_TABLE", f"{prefix}-names"),
         devices_table=env.get("HERALD_DEVICES_TABLE", f"{prefix}-devices"),
         delivery_table=env.get("HERALD_DELIVERY_TABLE", f"{prefix}-delivery"),
-        events_queue=env.get("HERALD_EVENTS_QUEUE", f"{prefix}-events"),
+        counters_table=env.get("HERALD_COUNTERS_TABLE", f"{prefix}-counters"),
+        markers_table=env.get("HERALD_MARKERS_TABLE", f"{prefix}-markers"),
+        events_queue=events_queue_name(env),
         events_dead_letter_queue=env.get("HERALD_EVENTS_DLQ", f"{prefix}-events-dlq"),
         schedule_group=env.get("HERALD_SCHEDULE_GROUP", prefix),
         transition_function_arn=env.get(
@@ -68,6 +78,12 @@ def get_settings() -> Settings:
         max_messages_per_fetch=_positive_int(env, "HERALD_MAX_MESSAGES_PER_FETCH", 5),
         fetch_interval_seconds=_positive_int(env, "HERALD_FETCH_INTERVAL_SECONDS", 300),
     )
+
+
+def events_queue_name(env: Mapping[str, str] | None = None) -> str:
+    """The events queue: HERALD_EVENTS_QUEUE, else `herald-<HERALD_STAGE>-events`."""
+    env = os.environ if env is None else env
+    return env.get("HERALD_EVENTS_QUEUE") or f"herald-{env.get('HERALD_STAGE', 'dev')}-events"
 
 
 def _positive_int(env, name: str, default: int) -> int:

@@ -6,6 +6,7 @@ from functools import lru_cache
 import boto3
 
 from chalicelib.adapters import dynamo
+from chalicelib.adapters.events import EventQueue
 from chalicelib.adapters.scheduler import Schedules
 from chalicelib.services.access import Access
 from chalicelib.services.apps import AppService
@@ -13,6 +14,8 @@ from chalicelib.services.audiences import AudienceService
 from chalicelib.services.delivery import CatalogCache, DeliveryService
 from chalicelib.services.devices import DeviceService
 from chalicelib.services.engagements import EngagementService
+from chalicelib.services.ingestion import ControlAssignments, EventConsumer, EventIntake
+from chalicelib.services.reports import ReportService
 from chalicelib.settings import Settings, get_settings
 
 
@@ -24,6 +27,9 @@ class Services:
     engagements: EngagementService
     devices: DeviceService
     delivery: DeliveryService
+    events: EventIntake
+    consumer: EventConsumer
+    reports: ReportService
 
 
 @lru_cache(maxsize=8)
@@ -32,11 +38,18 @@ def _scheduler_client(region: str):
 
 
 @lru_cache(maxsize=8)
+def _sqs_client(region: str):
+    return boto3.client("sqs", region_name=region)
+
+
+@lru_cache(maxsize=8)
 def _build(settings: Settings) -> Services:
     apps = dynamo.Apps(settings)
     access = Access(apps, settings.root_key_hash)
     engagements = dynamo.Engagements(settings)
     devices = dynamo.Devices(settings)
+    queue = EventQueue(settings, _sqs_client(settings.region))
+    counts = dynamo.EventCounts(settings)
     return Services(
         access=access,
         apps=AppService(apps),
@@ -52,7 +65,11 @@ def _build(settings: Settings) -> Services:
             CatalogCache(engagements, dynamo.AudienceRules(settings)),
             max_messages=settings.max_messages_per_fetch,
             fetch_interval_seconds=settings.fetch_interval_seconds,
+            control_assignments=ControlAssignments(queue),
         ),
+        events=EventIntake(access, queue),
+        consumer=EventConsumer(apps, engagements, dynamo.DeviceUsers(settings), counts),
+        reports=ReportService(engagements, counts),
     )
 
 

@@ -300,3 +300,90 @@ class RegisterDevice(Strict):
 class FetchMessages(Strict):
     event: Token = "app_launch"
     attributes: Attributes = {}
+
+
+# --- events: what apps report (POST /v1/apps/{app_id}/events) and what the queue carries ------
+
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_TOKEN)]
+DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
+VariantKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
+]
+EVENT_TYPES = ("impression", "click", "dismiss", "custom", "render_error")
+MAX_EVENTS = 100
+
+
+class _Event(Strict):
+    id: EventId
+    device_id: DeviceId
+    timestamp: AwareDatetime
+    attributes: Attributes = {}
+
+
+class _MessageEvent(_Event):
+    """An event about a message that was shown: which engagement and variant."""
+
+    engagement_id: Token
+    variant: VariantKey
+
+
+class ImpressionEvent(_MessageEvent):
+    type: Literal["impression"]
+
+
+class ClickEvent(_MessageEvent):
+    type: Literal["click"]
+    element: ElementId
+
+
+class DismissEvent(_MessageEvent):
+    type: Literal["dismiss"]
+
+
+class RenderErrorEvent(_MessageEvent):
+    type: Literal["render_error"]
+
+
+class CustomEvent(_Event):
+    type: Literal["custom"]
+    name: Token
+
+
+ClientEvent = Annotated[
+    ImpressionEvent | ClickEvent | DismissEvent | RenderErrorEvent | CustomEvent,
+    Field(discriminator="type"),
+]
+
+
+class PostEvents(Strict):
+    events: Annotated[list[ClientEvent], Field(min_length=1, max_length=MAX_EVENTS)]
+
+
+class ControlAssignedEvent(Strict):
+    """Internal (never from a client): a fetch found its subject in an engagement's control
+    group. The id is derived from the engagement and the subject, so it counts once."""
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+    type: Literal["assigned"]
+    device_id: DeviceId
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    engagement_id: Token
+    timestamp: AwareDatetime
+
+
+QueuedEvent = Annotated[
+    ImpressionEvent
+    | ClickEvent
+    | DismissEvent
+    | RenderErrorEvent
+    | CustomEvent
+    | ControlAssignedEvent,
+    Field(discriminator="type"),
+]
+
+
+class QueuedEvents(Strict):
+    """The body of one message of the events queue: some events of one app."""
+
+    app_id: Token
+    events: Annotated[list[QueuedEvent], Field(min_length=1, max_length=MAX_EVENTS)]

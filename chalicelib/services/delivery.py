@@ -3,7 +3,8 @@
 A fetch costs two DynamoDB requests whatever the number of engagements: one TransactGetItems for
 the app (its key hash and catalog version) and the device, one GetItem for the subject's
 impression history. The app's engagements are compiled once per catalog version and kept in
-memory, so they are re-read only after an owner changed something.
+memory, so they are re-read only after an owner changed something. A subject found in a control
+group that its history does not record yet is counted through the events queue (an SQS send).
 """
 
 from collections import OrderedDict
@@ -17,11 +18,13 @@ from chalicelib.adapters.dynamo import App, AudienceRules, Deliveries, Devices, 
 from chalicelib.api.models import FetchMessages
 from chalicelib.domain import eligibility
 from chalicelib.domain.eligibility import CompiledEngagement, Decision, ImpressionHistory
+from chalicelib.domain.history import records_control
 from chalicelib.domain.localization import localize
 from chalicelib.errors import NotFound
 from chalicelib.services import clock
 from chalicelib.services.access import Access
 from chalicelib.services.devices import check_device_id
+from chalicelib.services.ingestion import ControlAssignments
 
 CACHED_APPS = 256
 
@@ -103,6 +106,7 @@ class DeliveryService:
         catalogs: CatalogCache,
         max_messages: int,
         fetch_interval_seconds: int,
+        control_assignments: ControlAssignments,
     ):
         self._access = access
         self._devices = devices
@@ -110,6 +114,7 @@ class DeliveryService:
         self._catalogs = catalogs
         self._max_messages = max_messages
         self._fetch_interval = fetch_interval_seconds
+        self._control_assignments = control_assignments
 
     def fetch(
         self,
@@ -126,13 +131,18 @@ class DeliveryService:
         histories = self._deliveries.history(app_id, device.subject)
         now = clock.now()
         shown = []
+        unrecorded_control = []
         for engagement in catalog.by_event.get(request.event, ()):
-            history = history_of(histories.get(engagement.engagement_id))
+            entry = histories.get(engagement.engagement_id)
             decision = eligibility.decide(
-                engagement, device, history, request.event, request.attributes, now
+                engagement, device, history_of(entry), request.event, request.attributes, now
             )
             if decision.eligible:
                 shown.append((engagement, decision))
+            elif decision.reason == eligibility.CONTROL_GROUP and not records_control(entry or {}):
+                unrecorded_control.append(engagement.engagement_id)
+        if unrecorded_control:
+            self._control_assignments.record(app_id, device, unrecorded_control, now)
         shown.sort(key=lambda pair: (pair[0].priority, -pair[0].start_at.timestamp()))
         locale = device.fields.get("locale")
         return {

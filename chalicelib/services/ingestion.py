@@ -1,0 +1,547 @@
+"""Events: accepted from apps onto the queue, then counted exactly once by the queue's consumer.
+
+Accepting (POST /events): the whole batch is validated first (one invalid event refuses it all,
+nothing is queued), then its events go to SQS, several to a message.
+
+Counting (the SQS consumer), for each batch of messages:
+- A message whose body is not a valid `QueuedEvents` is poison: it is reported failed, so SQS
+  delivers it again and, after the queue's maxReceiveCount, moves it to the dead-letter queue,
+  where it can be looked at. Nothing of it counts. (The API only queues valid events, so such a
+  message is a bug or a foreign producer: keeping it beats dropping it.)
+- A well-formed event about an engagement or variant the app does not have (deleted since, or a
+  client bug) is dropped with a warning: no retry could ever count it.
+- The rest is counted in chunks, one DynamoDB transaction each (at most 100 items): the chunk's
+  event markers (condition: not there yet), one counter update per (engagement, group, day) with
+  every metric's ADD, the delivery histories it changes (condition: the version read), and the
+  reach markers (condition: as read). All or nothing, so a crash before the commit counts none of
+  the chunk and after it all of it; a copy of an event then finds its marker and is skipped.
+- A transaction cancelled by a condition (another consumer counted some of the same things in
+  the meantime) makes the consumer read again and count what is still uncounted. Any other
+  failure (throttling, an unreachable table) fails the messages of that chunk: SQS redelivers
+  them, and what was committed before is skipped by its markers.
+"""
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError
+from pydantic import ValidationError
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib.adapters.dynamo import (
+    Apps,
+    Contention,
+    CountingWrite,
+    DeviceUsers,
+    Engagements,
+    EventCounts,
+    HistoryWrite,
+    ReachWrite,
+    counter_bucket,
+    counter_key,
+    event_marker,
+    reach_marker,
+    subject_key,
+)
+from chalicelib.adapters.events import EventQueue, QueueUnavailable
+from chalicelib.api import bodies
+from chalicelib.api.models import EVENT_TYPES, PostEvents, QueuedEvent, QueuedEvents
+from chalicelib.domain import assignment, history, tally
+from chalicelib.domain.eligibility import Device
+from chalicelib.domain.history import Entry
+from chalicelib.domain.tally import EngagementFacts, Increment
+from chalicelib.errors import InvalidInput
+from chalicelib.services import clock
+from chalicelib.services.access import Access
+
+log = logging.getLogger("herald.ingestion")
+
+MAX_BODY_BYTES = 256 * 1024
+MAX_FUTURE = timedelta(hours=24)
+MAX_PAST = timedelta(days=30)
+EVENTS_PER_MESSAGE = 10
+MAX_MESSAGE_BYTES = 64 * 1024
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit for TransactWriteItems
+MAX_CONTENTION_RETRIES = 5
+CACHED_APPS = 256
+
+
+# --- accepting ---------------------------------------------------------------------------------
+
+
+def parse_events(raw: bytes | None, now: datetime) -> PostEvents:
+    """The validated batch, or InvalidInput naming each bad event's index and field."""
+    bodies.parse_json_object(raw, MAX_BODY_BYTES)
+    try:
+        batch = PostEvents.model_validate_json(raw)
+    except ValidationError as error:
+        raise InvalidInput(_describe(error)) from None
+    problems = [
+        f"events[{index}].timestamp: {problem}"
+        for index, event in enumerate(batch.events)
+        if (problem := _timing_problem(event.timestamp, now))
+    ]
+    if problems:
+        raise InvalidInput("; ".join(problems[: bodies.MAX_ERRORS_SHOWN]))
+    return batch
+
+
+def _timing_problem(moment: datetime, now: datetime) -> str | None:
+    if moment > now + MAX_FUTURE:
+        return "more than 24 hours in the future"
+    if moment < now - MAX_PAST:
+        return "more than 30 days in the past"
+    return None
+
+
+def _describe(error: ValidationError) -> str:
+    problems = [_problem(item) for item in error.errors()[: bodies.MAX_ERRORS_SHOWN]]
+    if error.error_count() > len(problems):
+        problems.append(f"and {error.error_count() - len(problems)} more")
+    return "; ".join(problems)
+
+
+def _problem(item: Mapping[str, Any]) -> str:
+    """One error as `events[3].element: ...`: without the event type pydantic puts in the path
+    of a discriminated union."""
+    loc = list(item["loc"])
+    if len(loc) > 2 and loc[0] == "events" and loc[2] in EVENT_TYPES:
+        del loc[2]
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif "[" not in part and part != "function-after":
+            path += f".{part}" if path else part
+    if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return f"{path}.type: must be one of {', '.join(EVENT_TYPES)}"
+    if item["type"] == "extra_forbidden":
+        return f"{path}: unknown field"
+    return f"{path}: {item['msg'].removeprefix('Value error, ')}"
+
+
+def pack(app_id: str, events: list[dict[str, Any]]) -> list[str]:
+    """Queue message bodies holding the events, EVENTS_PER_MESSAGE (or MAX_MESSAGE_BYTES) each."""
+    messages: list[str] = []
+    group: list[dict[str, Any]] = []
+    size = 0
+    for event in events:
+        length = len(json.dumps(event))
+        if group and (len(group) == EVENTS_PER_MESSAGE or size + length > MAX_MESSAGE_BYTES):
+            messages.append(json.dumps({"app_id": app_id, "events": group}))
+            group, size = [], 0
+        group.append(event)
+        size += length
+    if group:
+        messages.append(json.dumps({"app_id": app_id, "events": group}))
+    return messages
+
+
+class EventIntake:
+    def __init__(self, access: Access, queue: EventQueue):
+        self._access = access
+        self._queue = queue
+
+    def accept(self, app_id: str, client_key: str | None, raw: bytes | None) -> int:
+        """Queue a valid batch of the app's events; the number accepted."""
+        self._access.require_client(app_id, client_key)
+        batch = parse_events(raw, clock.now())
+        events = [event.model_dump(mode="json", exclude_defaults=True) for event in batch.events]
+        self._queue.send(pack(app_id, events))
+        return len(events)
+
+
+class ControlAssignments:
+    """Counts control-group subjects when a fetch finds them, through the events queue: an SQS
+    send, so the fetch stays at two DynamoDB requests. The event id derives from the engagement
+    and the subject, and the consumer records the assignment in the subject's history, which the
+    fetch reads: a subject is sent until it is recorded, and counted once."""
+
+    def __init__(self, queue: EventQueue):
+        self._queue = queue
+
+    def record(self, app_id: str, device: Device, engagement_ids: list[str], now: datetime) -> None:
+        events = [
+            {
+                "id": f"assigned#{engagement_id}#{device.subject}",
+                "type": "assigned",
+                "device_id": device.device_id,
+                "subject": device.subject,
+                "engagement_id": engagement_id,
+                "timestamp": clock.iso(now),
+            }
+            for engagement_id in engagement_ids
+        ]
+        try:
+            self._queue.send(pack(app_id, events))
+        except QueueUnavailable:
+            log.warning("control assignments not queued; the next fetch sends them again")
+
+
+# --- counting ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    """An event to count, and the messages that carried it (a copy may be in several)."""
+
+    key: str  # its event marker
+    event: QueuedEvent
+    at: float  # epoch seconds
+    messages: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _State:
+    """What counting is based on, as read, then as the planned chunks leave it."""
+
+    counted: set[str]  # event markers found
+    histories: dict[str, dict[str, Any]]  # subject key -> history map
+    versions: dict[str, int | None]
+    reach: dict[str, tuple[float, str]]  # reach marker -> (moment, group)
+
+    def entry(self, key: str, engagement_id: str) -> Entry:
+        """The entry of an engagement in the history of the subject whose record is `key`."""
+        return Entry.read(self.histories.get(key, {}).get(engagement_id, {}))
+
+
+@dataclass
+class _Change:
+    """What one event changes."""
+
+    entries: dict[str, dict[str, Entry]] = field(default_factory=dict)  # subject -> id -> entry
+    reach: dict[str, tuple[float, str]] = field(default_factory=dict)
+    increments: list[tuple[str, Increment]] = field(default_factory=list)  # (engagement, +n)
+
+    def __bool__(self) -> bool:
+        return bool(self.entries or self.reach or self.increments)
+
+
+@dataclass
+class _Chunk:
+    """Events whose changes are written together, in one transaction."""
+
+    pending: list[_Pending] = field(default_factory=list)
+    subjects: dict[str, int | None] = field(default_factory=dict)  # key -> version expected
+    reach: dict[str, tuple[float, str] | None] = field(default_factory=dict)  # key -> as before
+    counters: dict[tuple[str, str, str], Counter] = field(default_factory=dict)
+
+    def items_with(self, change: _Change) -> int:
+        counters = self.counters.keys() | {_counter_item(e, i) for e, i in change.increments}
+        return (
+            len(self.pending)
+            + 1
+            + len(self.subjects.keys() | change.entries.keys())
+            + len(self.reach.keys() | change.reach.keys())
+            + len(counters)
+        )
+
+    def add(self, pending: _Pending, change: _Change, state: _State) -> None:
+        self.pending.append(pending)
+        for subject in change.entries:
+            self.subjects.setdefault(subject, state.versions.get(subject))
+        for key in change.reach:
+            self.reach.setdefault(key, state.reach.get(key))
+        for engagement_id, increment in change.increments:
+            counter = self.counters.setdefault(_counter_item(engagement_id, increment), Counter())
+            counter[increment.metric] += increment.delta
+
+    def write(self, app_id: str, state: _State) -> CountingWrite:
+        """The transaction, with the histories and reach as `state` has them now; `state` then
+        holds the versions the transaction leaves."""
+        histories = []
+        for subject, version in self.subjects.items():
+            # a copy: later chunks replace entries of the same map
+            histories.append(HistoryWrite(subject, dict(state.histories[subject]), version))
+            state.versions[subject] = (version or 0) + 1
+        counters = {}
+        for (engagement_id, day, group), counts in self.counters.items():
+            deltas = {metric: delta for metric, delta in counts.items() if delta}
+            if deltas:
+                key = (counter_key(app_id, engagement_id), counter_bucket(day, group))
+                counters[key] = deltas
+        return CountingWrite(
+            event_markers=tuple(pending.key for pending in self.pending),
+            reach=tuple(
+                ReachWrite(key, *state.reach[key], previous[0] if previous else None)
+                for key, previous in self.reach.items()
+            ),
+            histories=tuple(histories),
+            counters=counters,
+        )
+
+    @property
+    def messages(self) -> set[str]:
+        return {message for pending in self.pending for message in pending.messages}
+
+
+def _counter_item(engagement_id: str, increment: Increment) -> tuple[str, str, str]:
+    return engagement_id, increment.day, increment.group
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        apps: Apps,
+        engagements: Engagements,
+        device_users: DeviceUsers,
+        counts: EventCounts,
+    ):
+        self._apps = apps
+        self._engagements = engagements
+        self._device_users = device_users
+        self._counts = counts
+        self._catalogs: dict[str, tuple[int, dict[str, EngagementFacts]]] = {}
+
+    def consume(self, messages: Iterable[tuple[str, str]]) -> list[str]:
+        """Count the events of (message id, body) pairs; the ids of the messages to retry."""
+        messages = list(messages)
+        failed: set[str] = set()
+        by_app: dict[str, dict[str, _Pending]] = {}
+        for message_id, body in messages:
+            try:
+                message = QueuedEvents.model_validate_json(body)
+            except ValidationError as error:
+                log.error("poison message %s, left to the dead-letter queue: %s", message_id, error)
+                failed.add(message_id)
+                continue
+            pending = by_app.setdefault(message.app_id, {})
+            for event in message.events:
+                key = event_marker(message.app_id, event.id)
+                if key not in pending:
+                    pending[key] = _Pending(key, event, event.timestamp.timestamp())
+                pending[key].messages.add(message_id)
+        for app_id, pending in by_app.items():
+            try:
+                failed |= self._count_app(app_id, list(pending.values()))
+            except Exception:  # one app's trouble (throttled reads...) must not fail the others
+                log.exception("counting events of app %s failed; SQS will retry them", app_id)
+                failed |= {message for p in pending.values() for message in p.messages}
+        return list(dict.fromkeys(mid for mid, _body in messages if mid in failed))
+
+    def _count_app(self, app_id: str, pending: list[_Pending]) -> set[str]:
+        facts = self._facts(app_id)
+        remaining = [p for p in pending if _countable(p.event, facts, app_id)]
+        subjects = self._subjects(app_id, remaining, facts)
+        now = clock.now()
+        failed: set[str] = set()
+        contention = 0
+        while remaining:
+            state = self._read(app_id, remaining, subjects)
+            remaining = [p for p in remaining if p.key not in state.counted]
+            chunks, idle = _plan(app_id, remaining, state, facts, subjects, now.timestamp())
+            finished = set(idle)
+            for chunk, write in chunks:
+                try:
+                    self._counts.commit(write, now)
+                except Contention as error:
+                    contention += 1
+                    log.info("counting raced another consumer (%s); reading again", error)
+                    break
+                except (PynamoDBException, BotoCoreError) as error:
+                    log.warning("counting failed (%s); SQS will retry its messages", error)
+                    failed |= chunk.messages
+                    finished |= {p.key for p in chunk.pending}
+                    break
+                finished |= {p.key for p in chunk.pending}
+            remaining = [p for p in remaining if p.key not in finished]
+            if remaining and contention > MAX_CONTENTION_RETRIES:
+                log.warning("still racing after %d tries; SQS will retry", contention)
+                failed |= {message for p in remaining for message in p.messages}
+                break
+        return failed
+
+    def _facts(self, app_id: str) -> dict[str, EngagementFacts]:
+        """The app's engagements, re-read only when its catalog version moved ({} if no app)."""
+        app = self._apps.get(app_id)
+        if app is None:
+            return {}
+        cached = self._catalogs.get(app_id)
+        if cached is not None and cached[0] == app.catalog_version:
+            return cached[1]
+        facts = {
+            engagement.engagement_id: EngagementFacts.of(engagement.engagement_id, engagement.spec)
+            for engagement in self._engagements.all_of_app(app_id)
+        }
+        if len(self._catalogs) >= CACHED_APPS:
+            self._catalogs.pop(next(iter(self._catalogs)))
+        self._catalogs[app_id] = (app.catalog_version, facts)
+        return facts
+
+    def _subjects(
+        self, app_id: str, pending: list[_Pending], facts: Mapping[str, EngagementFacts]
+    ) -> dict[str, str]:
+        """Event marker -> the subject whose history the event changes (user or device)."""
+        devices = {p.event.device_id for p in pending if _touches_history(p, facts)}
+        users = self._device_users.user_ids(app_id, devices)
+        subjects = {}
+        for p in pending:
+            if p.event.type == "assigned":
+                subjects[p.key] = p.event.subject
+            elif p.event.device_id in devices:
+                registered = p.event.device_id in users
+                fields = {"user_id": users.get(p.event.device_id)}
+                subjects[p.key] = Device(p.event.device_id, registered, fields).subject
+        return subjects
+
+    def _read(self, app_id: str, pending: list[_Pending], subjects: dict[str, str]) -> _State:
+        reach_keys = {
+            reach_marker(app_id, p.event.engagement_id, p.event.device_id)
+            for p in pending
+            if p.event.type == "impression"
+        }
+        markers = self._counts.markers({p.key for p in pending} | reach_keys)
+        subject_keys = {subject_key(app_id, subjects[p.key]) for p in pending if p.key in subjects}
+        histories = self._counts.histories(subject_keys)
+        return _State(
+            counted={p.key for p in pending if p.key in markers},
+            histories={key: found for key, (found, _version) in histories.items()},
+            versions={key: version for key, (_found, version) in histories.items()},
+            reach={
+                key: (float(markers[key].first_at), markers[key].group)
+                for key in reach_keys
+                if key in markers
+            },
+        )
+
+
+def _countable(event: QueuedEvent, facts: Mapping[str, EngagementFacts], app_id: str) -> bool:
+    if event.type == "custom":
+        return True
+    engagement = facts.get(event.engagement_id)
+    if engagement is None:
+        log.warning(
+            "dropped event %s of app %s: no engagement %s", event.id, app_id, event.engagement_id
+        )
+        return False
+    if event.type != "assigned" and not engagement.has_variant(event.variant):
+        log.warning(
+            "dropped event %s of app %s: engagement %s has no variant %s",
+            event.id,
+            app_id,
+            event.engagement_id,
+            event.variant,
+        )
+        return False
+    return True
+
+
+def _touches_history(pending: _Pending, facts: Mapping[str, EngagementFacts]) -> bool:
+    event = pending.event
+    if event.type == "custom":
+        return any(f.converts_on(event.name, pending.at) for f in facts.values())
+    return event.type in ("impression", "assigned")
+
+
+def _plan(
+    app_id: str,
+    pending: list[_Pending],
+    state: _State,
+    facts: Mapping[str, EngagementFacts],
+    subjects: Mapping[str, str],
+    now: float,
+) -> tuple[list[tuple[_Chunk, CountingWrite]], set[str]]:
+    """The events' changes in chunks that fit a transaction, each with its write, in order (each
+    chunk's conditions are what the chunks before it leave); and the events that change nothing.
+    An event too big for a transaction on its own gets a chunk of its own, whose commit fails."""
+    planned: list[tuple[_Chunk, CountingWrite]] = []
+    idle: set[str] = set()
+    chunk = _Chunk()
+    for p in pending:
+        change = _change(app_id, p, state, facts, subjects.get(p.key), now)
+        if not change:
+            idle.add(p.key)
+            continue
+        if chunk.pending and chunk.items_with(change) > MAX_TRANSACTION_ITEMS:
+            planned.append((chunk, chunk.write(app_id, state)))
+            chunk = _Chunk()
+        chunk.add(p, change, state)
+        for subject, entries in change.entries.items():
+            state.histories.setdefault(subject, {}).update(
+                {engagement_id: entry.stored() for engagement_id, entry in entries.items()}
+            )
+        state.reach.update(change.reach)
+    if chunk.pending:
+        planned.append((chunk, chunk.write(app_id, state)))
+    return planned, idle
+
+
+def _change(
+    app_id: str,
+    pending: _Pending,
+    state: _State,
+    facts: Mapping[str, EngagementFacts],
+    subject: str | None,
+    now: float,
+) -> _Change:
+    event = pending.event
+    if event.type == "custom":
+        return _conversion(app_id, pending, state, facts, subject)
+    engagement = facts[event.engagement_id]
+    engagement_id = engagement.engagement_id
+    if event.type == "assigned":
+        key = subject_key(app_id, event.subject)
+        entry, increments = history.control(
+            state.entry(key, engagement_id), pending.at, engagement.window_seconds
+        )
+        if not increments:
+            return _Change()
+        return _Change({key: {engagement_id: entry}}, {}, [(engagement_id, i) for i in increments])
+    element = event.element if event.type == "click" else None
+    increments = tally.event_increments(event.type, event.variant, pending.at, engagement, element)
+    change = _Change(increments=[(engagement_id, increment) for increment in increments])
+    if event.type == "impression":
+        key = subject_key(app_id, subject)
+        entry, credited = history.impression(
+            state.entry(key, engagement_id),
+            pending.at,
+            event.variant,
+            engagement.window_seconds,
+            now,
+        )
+        change.entries[key] = {engagement_id: entry}
+        reach_key = reach_marker(app_id, engagement_id, event.device_id)
+        first, reached = tally.reach(state.reach.get(reach_key), pending.at, event.variant)
+        if first is not None:
+            change.reach[reach_key] = first
+        change.increments += [(engagement_id, increment) for increment in credited + reached]
+    return change
+
+
+def _conversion(
+    app_id: str,
+    pending: _Pending,
+    state: _State,
+    facts: Mapping[str, EngagementFacts],
+    subject: str | None,
+) -> _Change:
+    """A custom event, as a conversion of every engagement converting on its name that the
+    subject may have been exposed to (in its percent: shown it, or in its control group)."""
+    change = _Change()
+    if subject is None:  # no engagement converts on this event
+        return change
+    key = subject_key(app_id, subject)
+    for engagement in facts.values():
+        if not engagement.converts_on(pending.event.name, pending.at):
+            continue
+        placed = assignment.assign(
+            engagement.engagement_id,
+            subject,
+            engagement.percent,
+            engagement.control_percent,
+            engagement.variants,
+        )
+        if not placed.in_percent:
+            continue
+        engagement_id = engagement.engagement_id
+        entry, credited = history.conversion(
+            state.entry(key, engagement_id), pending.at, engagement.window_seconds
+        )
+        change.entries.setdefault(key, {})[engagement_id] = entry
+        change.increments += [(engagement_id, increment) for increment in credited]
+    return change
