@@ -7,7 +7,7 @@ from chalice import Chalice, Response
 
 from chalicelib import console
 from chalicelib.adapters.events import QueueUnavailable
-from chalicelib.api import bodies
+from chalicelib.api import bodies, openapi
 from chalicelib.api.models import FetchMessages
 from chalicelib.errors import HeraldError, NotFound
 from chalicelib.services.apps import app_view
@@ -68,6 +68,12 @@ def _admin(app_id: str):
 
 def _engagement_response(body: dict, status: int = 200) -> Response:
     return _json(body, status, {"ETag": f'"{body["version"]}"'})
+
+
+@route("/v1/openapi.json", "GET")
+def openapi_document():
+    """The OpenAPI 3.1 description of this API, built from the models that validate requests."""
+    return _json(openapi.document(app))
 
 
 # --- apps -------------------------------------------------------------------------------------
