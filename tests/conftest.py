@@ -11,6 +11,7 @@ from moto import mock_aws
 
 from app import app
 from chalicelib.domain import keys
+from chalicelib.local.one_at_a_time import moto_one_request_at_a_time
 from chalicelib.local.resources import create_all
 from chalicelib.settings import get_settings
 
@@ -36,6 +37,14 @@ def aws_environment(monkeypatch):
 def aws():
     with mock_aws():
         create_all(get_settings())
+        yield
+
+
+@pytest.fixture
+def like_dynamodb():
+    """Concurrent requests to moto served one at a time (DynamoDB is atomic, moto is not),
+    each answered a few milliseconds later so that races between threads still happen."""
+    with moto_one_request_at_a_time(latency=0.003):
         yield
 
 

@@ -8,6 +8,7 @@ it set and the class Chalice's local server swaps onto the app, so a test proces
 import json
 import os
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 
 from chalice import Chalice
@@ -16,6 +17,7 @@ from chalice.local import LocalDevServer, create_local_server
 from moto import mock_aws
 
 from chalicelib.domain import keys
+from chalicelib.local.one_at_a_time import moto_one_request_at_a_time
 from chalicelib.local.queue import QueueConsumer, sqs_sources
 from chalicelib.local.resources import create_all
 from chalicelib.local.scheduler import LocalScheduler
@@ -63,6 +65,7 @@ class LocalHerald:
         self._server: LocalDevServer | None = None
         self._threads: list[threading.Thread] = []
         self._app_class: type | None = None
+        self._serial = ExitStack()
 
     @property
     def url(self) -> str:
@@ -85,6 +88,7 @@ class LocalHerald:
             self._setenv(name, value)
         self._setenv("HERALD_ROOT_KEY_HASH", keys.hash_key(self.root_key))
         settings = get_settings()
+        self._serial.enter_context(moto_one_request_at_a_time())
         create_all(settings)
 
         self._app_class = type(self._app)
@@ -113,6 +117,7 @@ class LocalHerald:
             thread.join(timeout)
         if self._app_class:
             self._app.__class__ = self._app_class
+        self._serial.close()
         if self._mock:
             self._mock.stop()
         for name, value in self._saved_env.items():

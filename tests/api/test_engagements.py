@@ -111,7 +111,7 @@ def test_names_are_unique_per_app(api, shop, other_shop):
     create(api, other_shop, engagement("Spring sale"))
 
 
-def test_concurrent_creates_with_one_name_give_exactly_one_winner(api, shop):
+def test_concurrent_creates_with_one_name_give_exactly_one_winner(api, shop, like_dynamodb):
     body = json.dumps(engagement("Race")).encode()
     outcomes, barrier = [], threading.Barrier(8)
     service = services().engagements

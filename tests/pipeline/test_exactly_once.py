@@ -3,14 +3,12 @@ DynamoDB does (throttle a write, lose the answer to one), every event counts onc
 
 import random
 import threading
-import time
 from datetime import timedelta
 
 import pytest
 import time_machine
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
-from moto.core.botocore_stubber import BotocoreStubber
 
 from tests.api.device_helpers import create_engagement
 from tests.conftest import make_app
@@ -62,27 +60,6 @@ def test_every_batch_replayed_three_times_shuffled_counts_exactly_and_only_poiso
     assert scenario.counted(api, shop) == expected
     assert any(group == "control" for _, group, _ in expected)  # the scenario covers it all
     assert any(counts["conversions"] for counts in expected.values())
-
-
-@pytest.fixture
-def like_dynamodb(monkeypatch):
-    """moto answering like DynamoDB to consumers running side by side.
-
-    moto applies a transaction step by step and, when one fails, restores a copy of the whole
-    table taken before: two threads in it at once can lose each other's writes, which DynamoDB
-    never does, so requests are served one at a time. And moto answers at once, where a real
-    request takes milliseconds, so races between consumers would hardly ever happen: each
-    answer is delayed by a few milliseconds, outside the lock."""
-    lock = threading.Lock()
-    original = BotocoreStubber.__call__
-
-    def served_like_dynamodb(self, *args, **kwargs):
-        with lock:
-            answer = original(self, *args, **kwargs)
-        time.sleep(0.003)
-        return answer
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", served_like_dynamodb)
 
 
 def side_by_side(work: list) -> list[str]:
