@@ -41,6 +41,7 @@ ERRORS = {
     413: ("PayloadTooLarge", "The body is larger than the route accepts."),
     415: ("UnsupportedMediaType", "The Content-Type is not application/json."),
     428: ("PreconditionRequired", "This update needs `If-Match: <version>`."),
+    503: ("ServiceUnavailable", "The events queue cannot be reached; retry after Retry-After."),
 }
 COMMON_ERRORS = (400, 401, 403, 404, 415)
 
@@ -157,18 +158,45 @@ class Accepted(Response):
     accepted: int
 
 
-class VariantMetrics(Response):
+class VariantCounts(Response):
     key: str
     impressions: int
+    unique_devices: int
     clicks: int
+    clicks_by_element: dict[str, int]
+    metrics: dict[str, int]
+    dismissals: int
+    render_errors: int
     conversions: int
+
+
+class VariantMetrics(VariantCounts):
+    ctr: float | None
+    conversion_rate: float | None
+    lift_vs_control: float | None
+    lift_vs_first: float | None
+    p_value: float | None
+    significant: bool
+
+
+class ControlMetrics(Response):
+    assigned: int
+    conversions: int
+    conversion_rate: float | None = None
+
+
+class DailyPoint(Response):
+    date: str
+    variants: list[VariantCounts]
+    control: ControlMetrics | None
 
 
 class Metrics(Response):
     engagement_id: str
+    goal: Literal["conversion_rate", "ctr"]
     variants: list[VariantMetrics]
-    control: dict[str, Any] | None = None
-    series: list[dict[str, Any]] | None = None
+    control: ControlMetrics | None
+    series: list[DailyPoint] | None = None
 
 
 class OpenApiDocument(Response):
@@ -456,7 +484,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Report what devices did (at most 100 events)",
         CLIENT,
         {202: ("Queued.", Accepted)},
-        errors=(*COMMON_ERRORS, 413),
+        errors=(*COMMON_ERRORS, 413, 503),
+        request=models.PostEvents,
         description=(
             "`type` is impression, click, dismiss, custom or render_error; an event id counts "
             "once, however often it is sent."
