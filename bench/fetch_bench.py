@@ -7,35 +7,20 @@ a fetch as a ratio to a bare Chalice route doing a single GetItem, measured in t
 """
 
 import json
-import os
 import statistics
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    AWS_DEFAULT_REGION="us-east-1",
-    HERALD_STAGE="dev",
-)
-
-import botocore.session
+from benchmarking import COUNTER, ROOT_KEY  # first: it sets the environment
 from chalice import Chalice
 from chalice.test import Client
 from moto import mock_aws
 
 from app import app
 from chalicelib.adapters.dynamo import Apps
-from chalicelib.domain import keys
 from chalicelib.local.resources import create_all
 from chalicelib.settings import get_settings
 
-ROOT_KEY = keys.new_root_key()
-os.environ["HERALD_ROOT_KEY_HASH"] = keys.hash_key(ROOT_KEY)
 ENGAGEMENT_COUNTS = (1, 10, 100, 500)
 TIMED_CALLS = 200
 
@@ -46,37 +31,6 @@ bare = Chalice(app_name="bare")
 def bare_get_item(app_id):
     """The yardstick: one route, one GetItem."""
     return {"found": Apps(get_settings()).get(app_id) is not None}
-
-
-class RequestCounter:
-    """Counts DynamoDB API calls of every botocore client (PynamoDB's included), while active."""
-
-    def __init__(self):
-        self.calls: list[str] = []
-        self._active = False
-        original = botocore.session.Session.create_client
-
-        def create_client(session, *args, **kwargs):
-            client = original(session, *args, **kwargs)
-            client.meta.events.register("before-call.dynamodb", self._count)
-            return client
-
-        botocore.session.Session.create_client = create_client
-
-    def _count(self, model, **_kwargs):
-        if self._active:
-            self.calls.append(model.name)
-
-    def __enter__(self):
-        self.calls.clear()
-        self._active = True
-        return self
-
-    def __exit__(self, *exc):
-        self._active = False
-
-
-COUNTER = RequestCounter()  # installed before any client exists
 
 
 def engagement_body(n: int) -> str:
@@ -141,8 +95,8 @@ def main() -> None:
                     fetch()
                 fetch_time = median_seconds(fetch, TIMED_CALLS)
                 bare_time = median_seconds(bare_call, TIMED_CALLS)
-                operations = ",".join(sorted(set(counter.calls)))
-                return active, devices, len(counter.calls), operations, fetch_time, bare_time
+                operations = ",".join(sorted(counter.calls))
+                return active, devices, counter.total, operations, fetch_time, bare_time
 
             register(10)
             rows, created = [], 0
@@ -160,7 +114,7 @@ def main() -> None:
             client.http.post(f"{base}/engagements/{first_id}/pause", headers=admin)
             with COUNTER as counter:
                 fetch()
-            reload_requests = len(counter.calls)
+            reload_requests = counter.total
 
     print(
         f"{'active':>7} {'devices':>8} {'DynamoDB requests':>18}  {'operations':<26}"

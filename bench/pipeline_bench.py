@@ -11,72 +11,25 @@ engagements (impressions, clicks, dismissals and purchases from 200 devices), pr
 """
 
 import json
-import os
 import random
-import sys
 import time
 import uuid
-from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    AWS_DEFAULT_REGION="us-east-1",
-    HERALD_STAGE="dev",
-)
-
-import botocore.session
+from benchmarking import COUNTER, ROOT_KEY  # first: it sets the environment
 from chalice.test import Client
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
 from app import app, consume_events
-from chalicelib.domain import keys
 from chalicelib.local.resources import create_all
 from chalicelib.services.ingestion import pack
 from chalicelib.settings import get_settings
 
-ROOT_KEY = keys.new_root_key()
-os.environ["HERALD_ROOT_KEY_HASH"] = keys.hash_key(ROOT_KEY)
 BATCHES = {10: 40, 100: 8}  # events per batch -> batches measured
 ENGAGEMENTS = (1, 20)
 DEVICES = 200
 WRITES = {"TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
-
-
-class RequestCounter:
-    """Counts DynamoDB API calls of every botocore client (PynamoDB's included), while active."""
-
-    def __init__(self):
-        self.calls: Counter = Counter()
-        self._active = False
-        original = botocore.session.Session.create_client
-
-        def create_client(session, *args, **kwargs):
-            client = original(session, *args, **kwargs)
-            client.meta.events.register("before-call.dynamodb.*", self._count)
-            return client
-
-        botocore.session.Session.create_client = create_client
-
-    def _count(self, model, **_kwargs):
-        if self._active:
-            self.calls[model.name] += 1
-
-    def __enter__(self):
-        self.calls.clear()
-        self._active = True
-        return self
-
-    def __exit__(self, *exc):
-        self._active = False
-
-
-COUNTER = RequestCounter()  # installed before any client exists
 
 
 class MotoClock:

@@ -13,6 +13,7 @@ from app import app
 from chalicelib.domain import keys
 from chalicelib.local.one_at_a_time import moto_one_request_at_a_time
 from chalicelib.local.resources import create_all
+from chalicelib.local.server import LocalHerald
 from chalicelib.settings import get_settings
 
 ROOT_KEY = keys.new_root_key()
@@ -38,6 +39,15 @@ def aws():
     with mock_aws():
         create_all(get_settings())
         yield
+
+
+@pytest.fixture
+def herald(aws):
+    """The whole local run (HTTP server, scheduler, queue consumer) inside this test's moto."""
+    harness = LocalHerald(port=0, root_key=ROOT_KEY, mock=False)
+    harness.start()
+    yield harness
+    harness.stop()
 
 
 @pytest.fixture

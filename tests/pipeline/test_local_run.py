@@ -7,19 +7,9 @@ import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from chalicelib.local.server import LocalHerald
 from tests.conftest import ROOT_KEY
 from tests.local.waiting import wait_for
-
-
-@pytest.fixture
-def herald(aws):
-    harness = LocalHerald(port=0, root_key=ROOT_KEY, mock=False)
-    harness.start()
-    yield harness
-    harness.stop()
 
 
 def call(herald: LocalHerald, method: str, path: str, body=None, **headers):

@@ -1,0 +1,61 @@
+"""What the benchmarks share: a fake AWS environment, a root key, a DynamoDB request counter.
+
+Import it first: it sets the environment before Herald's modules are imported.
+"""
+
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+os.environ.update(
+    AWS_ACCESS_KEY_ID="bench",
+    AWS_SECRET_ACCESS_KEY="bench",
+    AWS_DEFAULT_REGION="us-east-1",
+    HERALD_STAGE="dev",
+)
+
+import botocore.session
+
+from chalicelib.domain import keys
+
+ROOT_KEY = keys.new_root_key()
+os.environ["HERALD_ROOT_KEY_HASH"] = keys.hash_key(ROOT_KEY)
+
+
+class RequestCounter:
+    """Counts DynamoDB API calls of every botocore client (PynamoDB's included), while active.
+    It hooks client creation, so it must exist before the first client is made."""
+
+    def __init__(self):
+        self.calls: Counter = Counter()
+        self._active = False
+        original = botocore.session.Session.create_client
+
+        def create_client(session, *args, **kwargs):
+            client = original(session, *args, **kwargs)
+            client.meta.events.register("before-call.dynamodb.*", self._count)
+            return client
+
+        botocore.session.Session.create_client = create_client
+
+    def _count(self, model, **_kwargs):
+        if self._active:
+            self.calls[model.name] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def __enter__(self):
+        self.calls.clear()
+        self._active = True
+        return self
+
+    def __exit__(self, *exc):
+        self._active = False
+
+
+COUNTER = RequestCounter()
