@@ -3,6 +3,7 @@
 Import it first: it sets the environment before Herald's modules are imported.
 """
 
+import json
 import os
 import sys
 from collections import Counter
@@ -59,3 +60,15 @@ class RequestCounter:
 
 
 COUNTER = RequestCounter()
+
+
+def create_tenant(client) -> tuple[dict, dict, str]:
+    """A new app through the API: its creation answer, admin JSON headers, and its base path."""
+    made = client.http.post(
+        "/v1/apps",
+        headers={"Authorization": f"Bearer {ROOT_KEY}", "Content-Type": "application/json"},
+        body=json.dumps({"name": "Bench"}),
+    )
+    tenant = json.loads(made.body)
+    admin = {"Authorization": f"Bearer {tenant['admin_key']}", "Content-Type": "application/json"}
+    return tenant, admin, f"/v1/apps/{tenant['app_id']}"

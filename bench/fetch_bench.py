@@ -11,7 +11,7 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-from benchmarking import COUNTER, ROOT_KEY  # first: it sets the environment
+from benchmarking import COUNTER, create_tenant  # first: it sets the environment
 from chalice import Chalice
 from chalice.test import Client
 from moto import mock_aws
@@ -63,18 +63,8 @@ def main() -> None:
     with mock_aws():
         create_all(get_settings())
         with Client(app) as client, Client(bare) as bare_client:
-            made = client.http.post(
-                "/v1/apps",
-                headers={"Authorization": f"Bearer {ROOT_KEY}", "Content-Type": "application/json"},
-                body=json.dumps({"name": "Bench"}),
-            )
-            tenant = json.loads(made.body)
-            admin = {
-                "Authorization": f"Bearer {tenant['admin_key']}",
-                "Content-Type": "application/json",
-            }
+            tenant, admin, base = create_tenant(client)
             device = {"X-Client-Key": tenant["client_key"], "Content-Type": "application/json"}
-            base = f"/v1/apps/{tenant['app_id']}"
 
             def register(count: int) -> None:
                 for n in range(count):

@@ -16,7 +16,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from benchmarking import COUNTER, ROOT_KEY  # first: it sets the environment
+from benchmarking import COUNTER, create_tenant  # first: it sets the environment
 from chalice.test import Client
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
@@ -112,17 +112,7 @@ def main() -> None:
     with mock_aws():
         create_all(get_settings())
         with Client(app) as client:
-            made = client.http.post(
-                "/v1/apps",
-                headers={"Authorization": f"Bearer {ROOT_KEY}", "Content-Type": "application/json"},
-                body=json.dumps({"name": "Bench"}),
-            )
-            tenant = json.loads(made.body)
-            admin = {
-                "Authorization": f"Bearer {tenant['admin_key']}",
-                "Content-Type": "application/json",
-            }
-            base = f"/v1/apps/{tenant['app_id']}"
+            tenant, admin, base = create_tenant(client)
             engagement_ids = [
                 json.loads(
                     client.http.post(
