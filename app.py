@@ -62,6 +62,12 @@ def _query(name: str) -> str | None:
     return (_request().query_params or {}).get(name)
 
 
+def _event_from_query() -> FetchMessages:
+    """`?event=NAME` as the fetch's request (app_launch when absent)."""
+    event = _query("event")
+    return bodies.validate(FetchMessages, {"event": event} if event is not None else {})
+
+
 def _admin(app_id: str):
     return services().access.require_admin(app_id, _header("authorization"))
 
@@ -200,9 +206,9 @@ def register_device(app_id, device_id):
 
 @route(DEVICE + "/messages", "GET")
 def fetch_messages(app_id, device_id):
-    event = _query("event")
-    request = bodies.validate(FetchMessages, {"event": event} if event is not None else {})
-    body = services().delivery.fetch(app_id, device_id, _header("x-client-key"), request)
+    body = services().delivery.fetch(
+        app_id, device_id, _header("x-client-key"), _event_from_query()
+    )
     return _json(body)
 
 
@@ -216,9 +222,7 @@ def fetch_messages_for_event(app_id, device_id):
 @route(DEVICE + "/messages/explain", "GET")
 def explain_messages(app_id, device_id):
     _admin(app_id)
-    event = _query("event")
-    request = bodies.validate(FetchMessages, {"event": event} if event is not None else {})
-    return _json(services().delivery.explain(app_id, device_id, request))
+    return _json(services().delivery.explain(app_id, device_id, _event_from_query()))
 
 
 # --- the web console (issue 6): static files under chalicelib/console, no API logic ---------
