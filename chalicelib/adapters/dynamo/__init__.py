@@ -1,0 +1,86 @@
+"""DynamoDB storage through PynamoDB, split by table family: `tables` (the models and their
+binding), `transactions` (what the repositories share), `catalog` (apps, audiences,
+engagements), `devices` (devices and delivery histories) and `counting` (the event pipeline).
+The services import the repositories and rows from here."""
+
+from chalicelib.adapters.dynamo.catalog import (
+    App,
+    Apps,
+    Audience,
+    AudienceRules,
+    Audiences,
+    Engagement,
+    Engagements,
+)
+from chalicelib.adapters.dynamo.counting import (
+    EVENT_MARKER_LIFETIME,
+    Contention,
+    CountingWrite,
+    EventCounts,
+    HistoryWrite,
+    ReachWrite,
+    counter_bucket,
+    counter_key,
+    event_marker,
+    reach_marker,
+)
+from chalicelib.adapters.dynamo.devices import (
+    Deliveries,
+    Device,
+    Devices,
+    DeviceUsers,
+    subject_key,
+)
+from chalicelib.adapters.dynamo.tables import (
+    MODELS,
+    AppRecord,
+    AudienceRecord,
+    CounterRecord,
+    DeliveryRecord,
+    DeviceRecord,
+    EngagementRecord,
+    MarkerRecord,
+    NameRecord,
+    bind,
+    create_tables,
+)
+from chalicelib.adapters.dynamo.transactions import Page, TransactionFailed, name_key
+
+__all__ = [
+    "EVENT_MARKER_LIFETIME",
+    "MODELS",
+    "App",
+    "AppRecord",
+    "Apps",
+    "Audience",
+    "AudienceRecord",
+    "AudienceRules",
+    "Audiences",
+    "Contention",
+    "CounterRecord",
+    "CountingWrite",
+    "Deliveries",
+    "DeliveryRecord",
+    "Device",
+    "DeviceRecord",
+    "DeviceUsers",
+    "Devices",
+    "Engagement",
+    "EngagementRecord",
+    "Engagements",
+    "EventCounts",
+    "HistoryWrite",
+    "MarkerRecord",
+    "NameRecord",
+    "Page",
+    "ReachWrite",
+    "TransactionFailed",
+    "bind",
+    "counter_bucket",
+    "counter_key",
+    "create_tables",
+    "event_marker",
+    "name_key",
+    "reach_marker",
+    "subject_key",
+]

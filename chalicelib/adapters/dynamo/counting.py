@@ -1,0 +1,171 @@
+"""The event pipeline's storage: markers, delivery histories and the daily counters."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.operand import Path
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters.dynamo.tables import CounterRecord, DeliveryRecord, MarkerRecord, bind
+from chalicelib.adapters.dynamo.transactions import connection
+from chalicelib.settings import Settings
+
+# --- the event pipeline: what the consumer counts, and the daily counters the report reads ---
+
+EVENT_MARKER_LIFETIME = timedelta(days=35)
+CONTENTION_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+
+
+def event_marker(app_id: str, event_id: str) -> str:
+    return f"{app_id}#event#{event_id}"
+
+
+def reach_marker(app_id: str, engagement_id: str, device_id: str) -> str:
+    return f"{app_id}#reach#{engagement_id}#{device_id}"
+
+
+def counter_key(app_id: str, engagement_id: str) -> str:
+    return f"{app_id}#{engagement_id}"
+
+
+def counter_bucket(day: str, group: str) -> str:
+    return f"{day}#{group}"
+
+
+@dataclass(frozen=True)
+class HistoryWrite:
+    subject_key: str
+    history: dict[str, Any]
+    version: int | None  # the version read; None when the record had none or did not exist
+
+
+@dataclass(frozen=True)
+class ReachWrite:
+    key: str
+    first_at: float
+    group: str
+    previous_first_at: float | None  # None: the marker did not exist
+
+
+@dataclass(frozen=True)
+class CountingWrite:
+    """Everything one chunk of events changes, written as one transaction."""
+
+    event_markers: tuple[str, ...]
+    reach: tuple[ReachWrite, ...]
+    histories: tuple[HistoryWrite, ...]
+    counters: Mapping[tuple[str, str], Mapping[str, int]]  # (key, bucket) -> attribute -> delta
+
+    @property
+    def items(self) -> int:
+        return len(self.event_markers) + len(self.reach) + len(self.histories) + len(self.counters)
+
+
+class Contention(Exception):
+    """A counting transaction was cancelled because someone changed what it was based on: an
+    event or a device was counted meanwhile, or a subject's history moved on."""
+
+
+class EventCounts:
+    """Markers, delivery histories and daily counters, as the event consumer and report use them."""
+
+    def __init__(self, settings: Settings):
+        bind(settings)
+        self._connection = connection(settings.region)
+
+    def markers(self, keys: set[str]) -> dict[str, MarkerRecord]:
+        """The markers among `keys` that exist (strongly consistent)."""
+        if not keys:
+            return {}
+        found = MarkerRecord.batch_get(sorted(keys), consistent_read=True)
+        return {record.marker: record for record in found}
+
+    def histories(self, subject_keys: set[str]) -> dict[str, tuple[dict[str, Any], int | None]]:
+        """(history, version) of each existing delivery record among `subject_keys`."""
+        if not subject_keys:
+            return {}
+        found = DeliveryRecord.batch_get(sorted(subject_keys), consistent_read=True)
+        return {
+            record.subject: (
+                record.history.as_dict() if record.history else {},
+                int(record.version) if record.version is not None else None,
+            )
+            for record in found
+        }
+
+    def commit(self, write: CountingWrite, now: datetime) -> None:
+        """Write it all or nothing; raise Contention when a condition no longer held."""
+        expires_at = now + EVENT_MARKER_LIFETIME
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                for key in write.event_markers:
+                    tx.save(
+                        MarkerRecord(key, expires_at=expires_at),
+                        condition=MarkerRecord.marker.does_not_exist(),
+                    )
+                for reach in write.reach:
+                    _write_reach(tx, reach)
+                for history in write.histories:
+                    _write_history(tx, history)
+                for (key, bucket), deltas in write.counters.items():
+                    tx.update(
+                        CounterRecord(key, bucket),
+                        actions=[Path([name]).add(delta) for name, delta in sorted(deltas.items())],
+                    )
+        except TransactWriteError as error:
+            codes = {
+                reason.code
+                for reason in error.cancellation_reasons or []
+                if reason is not None and reason.code not in (None, "None")
+            }
+            if codes and codes <= CONTENTION_CODES:
+                raise Contention(", ".join(sorted(codes))) from error
+            raise
+
+    def daily_counters(
+        self, app_id: str, engagement_id: str, first_day: str | None, last_day: str | None
+    ) -> list[tuple[str, str, dict[str, int]]]:
+        """(day, group, counts) of the engagement's counter items between the two days
+        (inclusive; None: unbounded), in day order."""
+        low = first_day or "0000-00-00"
+        high = (last_day or "9999-99-99") + "$"  # "$" sorts right after the "#" of a bucket
+        found = []
+        for record in CounterRecord.query(
+            counter_key(app_id, engagement_id),
+            CounterRecord.bucket.between(low, high),
+            consistent_read=True,
+        ):
+            day, _, group = record.bucket.partition("#")
+            found.append((day, group, record.counts))
+        return found
+
+
+def _write_reach(tx: TransactWrite, reach: ReachWrite) -> None:
+    if reach.previous_first_at is None:
+        tx.save(
+            MarkerRecord(reach.key, first_at=reach.first_at, group=reach.group),
+            condition=MarkerRecord.marker.does_not_exist(),
+        )
+    else:
+        tx.update(
+            MarkerRecord(reach.key),
+            actions=[
+                MarkerRecord.first_at.set(reach.first_at),
+                MarkerRecord.group.set(reach.group),
+            ],
+            condition=MarkerRecord.first_at == reach.previous_first_at,
+        )
+
+
+def _write_history(tx: TransactWrite, history: HistoryWrite) -> None:
+    if history.version is None:
+        condition = DeliveryRecord.version.does_not_exist()
+    else:
+        condition = DeliveryRecord.version == history.version
+    record = DeliveryRecord(
+        history.subject_key, history=history.history, version=(history.version or 0) + 1
+    )
+    tx.save(record, condition=condition)

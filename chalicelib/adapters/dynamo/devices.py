@@ -1,0 +1,107 @@
+"""Devices and what each subject (a user, or a device without user) was shown."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.transactions import TransactGet
+
+from chalicelib.adapters.dynamo.catalog import App, app_row, rules_json
+from chalicelib.adapters.dynamo.tables import AppRecord, DeliveryRecord, DeviceRecord, bind
+from chalicelib.adapters.dynamo.transactions import connection
+from chalicelib.settings import Settings
+
+
+@dataclass(frozen=True)
+class Device:
+    app_id: str
+    device_id: str
+    fields: dict[
+        str, Any
+    ]  # user_id, platform, os_version, app_version, locale, timezone, attributes
+    created_at: str
+    updated_at: str
+
+
+def _device(record: DeviceRecord) -> Device:
+    fields = {
+        name: getattr(record, name) for name in DEVICE_FIELDS if getattr(record, name) is not None
+    }
+    fields["attributes"] = json.loads(record.attributes) if record.attributes else {}
+    return Device(
+        app_id=record.app_id,
+        device_id=record.device_id,
+        fields=fields,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+
+
+DEVICE_FIELDS = ("user_id", "platform", "os_version", "app_version", "locale", "timezone")
+
+
+class Devices:
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        bind(settings)
+
+    def register(self, app_id: str, device_id: str, fields: dict[str, Any], now: str) -> bool:
+        """Create or replace a device's registration in one write; True when it is new."""
+        actions = [
+            DeviceRecord.updated_at.set(now),
+            DeviceRecord.created_at.set(DeviceRecord.created_at | now),
+            DeviceRecord.attributes.set(rules_json(fields.get("attributes") or {})),
+        ]
+        for name in DEVICE_FIELDS:
+            attribute = getattr(DeviceRecord, name)
+            value = fields.get(name)
+            actions.append(attribute.set(value) if value is not None else attribute.remove())
+        stored = DeviceRecord(app_id, device_id).update(actions=actions)
+        return stored["Attributes"]["created_at"]["S"] == now
+
+    def app_and_device(self, app_id: str, device_id: str) -> tuple[App | None, Device | None]:
+        """The app and the device in one strongly consistent request (TransactGetItems)."""
+        with TransactGet(connection=connection(self._settings.region)) as get:
+            app_future = get.get(AppRecord, app_id)
+            device_future = get.get(DeviceRecord, app_id, device_id)
+        try:
+            app = app_row(app_future.get())
+        except AppRecord.DoesNotExist:
+            app = None
+        try:
+            device = _device(device_future.get())
+        except DeviceRecord.DoesNotExist:
+            device = None
+        return app, device
+
+
+def subject_key(app_id: str, subject: str) -> str:
+    return f"{app_id}#{subject}"
+
+
+class Deliveries:
+    def __init__(self, settings: Settings):
+        bind(settings)
+
+    def history(self, app_id: str, subject: str) -> dict[str, dict]:
+        """Per-engagement impression history of a subject ({} when it has seen nothing)."""
+        try:
+            record = DeliveryRecord.get(subject_key(app_id, subject), consistent_read=True)
+        except DeliveryRecord.DoesNotExist:
+            return {}
+        return record.history.as_dict() if record.history else {}
+
+
+class DeviceUsers:
+    """The user id of each device, to know whose history an event belongs to."""
+
+    def __init__(self, settings: Settings):
+        bind(settings)
+
+    def user_ids(self, app_id: str, device_ids: set[str]) -> dict[str, str | None]:
+        """user_id (or None) of each registered device among `device_ids`."""
+        if not device_ids:
+            return {}
+        keys = [(app_id, device_id) for device_id in sorted(device_ids)]
+        found = DeviceRecord.batch_get(keys, attributes_to_get=["app_id", "device_id", "user_id"])
+        return {record.device_id: record.user_id for record in found}

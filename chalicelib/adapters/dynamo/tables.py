@@ -1,0 +1,197 @@
+"""The DynamoDB tables as PynamoDB models, and their lazy binding to the stage's tables.
+
+Table names come from settings at call time: `bind(settings)` points every model at the stage's
+tables before a repository touches them.
+"""
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.settings import Settings
+
+
+class AppRecord(Model):
+    class Meta:
+        table_name = "herald-apps"
+
+    app_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    admin_key_hash = UnicodeAttribute()
+    client_key_hash = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    keys_rotated_at = UnicodeAttribute(null=True)
+    # Bumped by every write that can change what a device is shown (engagements, audiences):
+    # the fetch reads it with the device and reloads its cached engagements only when it moved.
+    catalog_version = NumberAttribute(default=0)
+
+
+class AudienceRecord(Model):
+    class Meta:
+        table_name = "herald-audiences"
+
+    app_id = UnicodeAttribute(hash_key=True)
+    audience_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    rules = UnicodeAttribute()  # the rule as JSON
+    used_by = UnicodeSetAttribute(null=True)  # ids of engagements that target this audience
+    version = NumberAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class StatusIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-status"
+        projection = AllProjection()
+
+    app_status = UnicodeAttribute(hash_key=True)
+    engagement_id = UnicodeAttribute(range_key=True)
+
+
+class EngagementRecord(Model):
+    class Meta:
+        table_name = "herald-engagements"
+
+    app_id = UnicodeAttribute(hash_key=True)
+    engagement_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    status = UnicodeAttribute()
+    app_status = UnicodeAttribute()  # "<app_id>#<status>", the status index's key
+    version = NumberAttribute()
+    spec = UnicodeAttribute()  # the validated engagement spec as JSON
+    start_at = UnicodeAttribute()  # UTC, for the fetch's own window check
+    end_at = UnicodeAttribute()
+    ever_active = BooleanAttribute(default=False)
+    schedule_revision = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    by_status = StatusIndex()
+
+
+class NameRecord(Model):
+    """A claimed name: the item's existence is what makes names unique within an app."""
+
+    class Meta:
+        table_name = "herald-names"
+
+    app_id = UnicodeAttribute(hash_key=True)
+    name_key = UnicodeAttribute(range_key=True)  # "<kind>#<normalized name>"
+    owner_id = UnicodeAttribute()
+
+
+class DeviceRecord(Model):
+    class Meta:
+        table_name = "herald-devices"
+
+    app_id = UnicodeAttribute(hash_key=True)
+    device_id = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute(null=True)
+    platform = UnicodeAttribute(null=True)
+    os_version = UnicodeAttribute(null=True)
+    app_version = UnicodeAttribute(null=True)
+    locale = UnicodeAttribute(null=True)
+    timezone = UnicodeAttribute(null=True)
+    attributes = UnicodeAttribute(null=True)  # custom attributes as JSON
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class DeliveryRecord(Model):
+    """What one subject (a user, or a device without user) was shown: what frequency caps read.
+
+    `history` maps an engagement id to {"total": n, "last": epoch seconds of the latest
+    impression, "buckets": {"<epoch // 900>": impressions in that quarter hour}}; the event
+    consumer keeps the buckets of the last two days, and adds the keys that conversions need
+    (chalicelib/domain/history.py documents every key of an entry).
+    `version` counts the consumer's writes: each one is conditioned on the version it read.
+    """
+
+    class Meta:
+        table_name = "herald-delivery"
+
+    subject = UnicodeAttribute(hash_key=True)  # "<app_id>#user:<id>" or "<app_id>#device:<id>"
+    history = MapAttribute(default=dict)
+    version = NumberAttribute(null=True)
+
+
+class CounterRecord(Model):
+    """One UTC day of one engagement's counters for one variant or for the control group.
+
+    The counts are top-level numbers named as chalicelib/domain/tally.py says: impressions,
+    unique_devices, clicks, dismissals, render_errors, conversions, assigned, "element#<id>" per
+    clicked button and "metric#<name>" per mapped metric. They are flat because DynamoDB can ADD
+    to a number inside a map only once the map exists, and the first update creates the item.
+    """
+
+    class Meta:
+        table_name = "herald-counters"
+
+    engagement = UnicodeAttribute(hash_key=True)  # "<app_id>#<engagement_id>"
+    bucket = UnicodeAttribute(range_key=True)  # "<YYYY-MM-DD>#<variant key or ~control>"
+
+    @classmethod
+    def from_raw_data(cls, data: dict[str, Any]) -> "CounterRecord":
+        """The record, with every count of the item in `counts` (the model declares none)."""
+        record = super().from_raw_data(data)
+        record.counts = {name: int(value["N"]) for name, value in data.items() if "N" in value}
+        return record
+
+
+class MarkerRecord(Model):
+    """Something that must count once.
+
+    "<app_id>#event#<event id>": that event was counted. It expires EVENT_MARKER_LIFETIME after
+    it was written, beyond the 30 days an event's timestamp may lag and the queue's retention, so
+    no copy of the event can come back after it.
+    "<app_id>#reach#<engagement id>#<device id>": that device was reached, with the moment and
+    group its unique-device count is on. It never expires: an engagement may run for months.
+    """
+
+    class Meta:
+        table_name = "herald-markers"
+
+    marker = UnicodeAttribute(hash_key=True)
+    expires_at = TTLAttribute(null=True)
+    first_at = NumberAttribute(null=True)
+    group = UnicodeAttribute(null=True)
+
+
+MODELS: dict[str, type[Model]] = {
+    "apps": AppRecord,
+    "audiences": AudienceRecord,
+    "engagements": EngagementRecord,
+    "names": NameRecord,
+    "devices": DeviceRecord,
+    "delivery": DeliveryRecord,
+    "counters": CounterRecord,
+    "markers": MarkerRecord,
+}
+
+
+def bind(settings: Settings) -> None:
+    """Point every model at this stage's table and region (cheap when nothing changed)."""
+    for key, model in MODELS.items():
+        table = settings.tables[key]
+        if model.Meta.table_name != table or getattr(model.Meta, "region", None) != settings.region:
+            model.Meta.table_name = table
+            model.Meta.region = settings.region
+            model._connection = None
+
+
+def create_tables(settings: Settings) -> None:
+    """Create every table (used by the local run and the tests; on AWS, CloudFormation does it)."""
+    bind(settings)
+    for model in MODELS.values():
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
