@@ -9,6 +9,7 @@ from chalicelib import console
 from chalicelib.adapters.events import QueueUnavailable
 from chalicelib.api import bodies, openapi
 from chalicelib.api.models import FetchMessages
+from chalicelib.domain.eligibility import OnEvent
 from chalicelib.errors import HeraldError, NotFound
 from chalicelib.services.apps import app_view
 from chalicelib.settings import events_queue_name
@@ -222,7 +223,9 @@ def fetch_messages_for_event(app_id, device_id):
 @route(DEVICE + "/messages/explain", "GET")
 def explain_messages(app_id, device_id):
     _admin(app_id)
-    return _json(services().delivery.explain(app_id, device_id, _event_from_query()))
+    request = _event_from_query()
+    occasion = OnEvent(request.event, request.attributes)
+    return _json(services().delivery.explain(app_id, device_id, occasion))
 
 
 # --- the web console (issue 6): static files under chalicelib/console, no API logic ---------

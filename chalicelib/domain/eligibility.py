@@ -1,12 +1,18 @@
-"""Whether a device gets an engagement now, and if not, why: one function for fetch and explain.
+"""Whether a device gets an engagement now, and if not, why: one function for the fetch, explain
+and the Pinpoint dialect.
 
 The checks run in a fixed order and the first that fails is the reason:
-status, time window, trigger event, event conditions, audience, percent, control group, caps.
+status, time window, trigger, audience, percent, control group, caps.
 Test devices skip everything but the trigger.
+
+The trigger is asked in one of two ways. Herald's fetch names the event (`OnEvent`): its name
+and conditions must match. A client that matches triggers itself asks for whatever could show on
+any event (`OnAnyEvent`, the Pinpoint dialect): the trigger then only has to be one that client
+can evaluate, else the engagement stays out with `trigger_unsupported`.
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
@@ -29,6 +35,7 @@ CONTROL_GROUP = "control_group"
 CAPPED_TOTAL = "capped_total"
 CAPPED_DAILY = "capped_daily"
 CAPPED_INTERVAL = "capped_interval"
+TRIGGER_UNSUPPORTED = "trigger_unsupported"
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,30 @@ class Decision:
     test: bool = False
 
 
+@dataclass(frozen=True)
+class OnEvent:
+    """The fetch's question: what to show on this event, with these attributes."""
+
+    name: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+# Why a client cannot evaluate a trigger's conditions (a detail for explain), or None if it can.
+TriggerCheck = Callable[[tuple[rules.Condition, ...]], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class OnAnyEvent:
+    """A client that filters by trigger itself asks what could show on any event. `dialect`
+    names it in explanations; `unsupported` says which conditions it cannot evaluate."""
+
+    dialect: str
+    unsupported: TriggerCheck
+
+
+Occasion = OnEvent | OnAnyEvent
+
+
 def _no(reason: str, **detail: Any) -> Decision:
     return Decision(eligible=False, reason=reason, detail=detail)
 
@@ -167,12 +198,11 @@ def decide(
     engagement: CompiledEngagement,
     device: Device,
     history: ImpressionHistory,
-    event: str,
-    attributes: Mapping[str, Any],
+    occasion: Occasion,
     now: datetime,
 ) -> Decision:
     if device.device_id in engagement.test_device_ids:
-        trigger = _trigger_problem(engagement, event, attributes)
+        trigger = _trigger_problem(engagement, occasion)
         if trigger is not None:
             return trigger
         variant = assignment.pick_variant(
@@ -190,7 +220,7 @@ def decide(
             end_at=engagement.end_at.isoformat(),
             now=now.isoformat(),
         )
-    trigger = _trigger_problem(engagement, event, attributes)
+    trigger = _trigger_problem(engagement, occasion)
     if trigger is not None:
         return trigger
     audience = _audience_problem(engagement, device)
@@ -213,13 +243,16 @@ def decide(
     return Decision(eligible=True, variant=placed.variant)
 
 
-def _trigger_problem(
-    engagement: CompiledEngagement, event: str, attributes: Mapping[str, Any]
-) -> Decision | None:
-    if event != engagement.event:
-        return _no(EVENT_MISMATCH, expected=engagement.event, received=event)
+def _trigger_problem(engagement: CompiledEngagement, occasion: Occasion) -> Decision | None:
+    if isinstance(occasion, OnAnyEvent):
+        unsupported = occasion.unsupported(engagement.conditions)
+        if unsupported is not None:
+            return _no(TRIGGER_UNSUPPORTED, dialect=occasion.dialect, **unsupported)
+        return None
+    if occasion.name != engagement.event:
+        return _no(EVENT_MISMATCH, expected=engagement.event, received=occasion.name)
     for condition in engagement.conditions:
-        actual = attributes.get(condition.attribute, rules.MISSING)
+        actual = occasion.attributes.get(condition.attribute, rules.MISSING)
         if not rules.holds(condition, actual):
             return _no(EVENT_CONDITIONS, condition=rules.to_json(condition))
     return None

@@ -8,7 +8,7 @@ group that its history does not record yet is counted through the events queue (
 """
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from threading import Lock
@@ -97,6 +97,15 @@ def history_of(raw: Mapping[str, Any] | None) -> ImpressionHistory:
     )
 
 
+@dataclass(frozen=True)
+class Shown:
+    """An engagement a device gets now: the decision, and the message as the fetch returns it."""
+
+    engagement: CompiledEngagement
+    decision: Decision
+    message: dict
+
+
 class DeliveryService:
     def __init__(
         self,
@@ -128,22 +137,10 @@ class DeliveryService:
         self._access.require_client(app_id, client_key, known_app=app)
         catalog = self._catalogs.for_app(app)
         device = _device(device_id, stored_device)
-        histories = self._deliveries.history(app_id, device.subject)
         now = clock.now()
-        shown = []
-        unrecorded_control = []
-        for engagement in catalog.by_event.get(request.event, ()):
-            entry = histories.get(engagement.engagement_id)
-            decision = eligibility.decide(
-                engagement, device, history_of(entry), request.event, request.attributes, now
-            )
-            if decision.eligible:
-                shown.append((engagement, decision))
-            elif decision.reason == eligibility.CONTROL_GROUP and not records_control(entry or {}):
-                unrecorded_control.append(engagement.engagement_id)
-        if unrecorded_control:
-            self._control_assignments.record(app_id, device, unrecorded_control, now)
-        shown.sort(key=lambda pair: (pair[0].priority, -pair[0].start_at.timestamp()))
+        occasion = eligibility.OnEvent(request.event, request.attributes)
+        candidates = catalog.by_event.get(request.event, ())
+        shown = self._eligible(app_id, device, candidates, occasion, now)
         locale = device.fields.get("locale")
         return {
             "messages": [
@@ -153,9 +150,58 @@ class DeliveryService:
             "next_fetch_after": self._next_fetch_after(catalog, now),
         }
 
-    def explain(self, app_id: str, device_id: str, request: FetchMessages) -> dict:
-        """Every engagement of the app, with the decision a fetch would make now, and why.
-        The caller has checked the admin key."""
+    def on_any_event(
+        self,
+        app_id: str,
+        device_id: str,
+        authorize: Callable[[App | None], object],
+        occasion: eligibility.OnAnyEvent,
+    ) -> list[Shown] | None:
+        """Every engagement a registered device may be shown now on any event, by priority, for
+        a client that matches triggers itself; None for a device that never registered.
+        `authorize` checks the caller against the app read with the device (it raises)."""
+        check_device_id(device_id)
+        app, stored_device = self._devices.app_and_device(app_id, device_id)
+        authorize(app)
+        if stored_device is None:
+            return None
+        catalog = self._catalogs.for_app(app)
+        device = _device(device_id, stored_device)
+        shown = self._eligible(app_id, device, catalog.engagements, occasion, clock.now())
+        locale = device.fields.get("locale")
+        return [
+            Shown(engagement, decision, _message(engagement, decision, locale))
+            for engagement, decision in shown
+        ]
+
+    def _eligible(
+        self,
+        app_id: str,
+        device: eligibility.Device,
+        candidates: Iterable[CompiledEngagement],
+        occasion: eligibility.Occasion,
+        now: datetime,
+    ) -> list[tuple[CompiledEngagement, Decision]]:
+        """The candidates the device gets, by priority; control-group subjects that their
+        history does not record yet are queued as assigned."""
+        histories = self._deliveries.history(app_id, device.subject)
+        shown = []
+        unrecorded_control = []
+        for engagement in candidates:
+            entry = histories.get(engagement.engagement_id)
+            decision = eligibility.decide(engagement, device, history_of(entry), occasion, now)
+            if decision.eligible:
+                shown.append((engagement, decision))
+            elif decision.reason == eligibility.CONTROL_GROUP and not records_control(entry or {}):
+                unrecorded_control.append(engagement.engagement_id)
+        if unrecorded_control:
+            self._control_assignments.record(app_id, device, unrecorded_control, now)
+        shown.sort(key=lambda pair: _priority_order(pair[0]))
+        return shown
+
+    def explain(self, app_id: str, device_id: str, occasion: eligibility.Occasion) -> dict:
+        """Every engagement of the app, with the decision a fetch (or, for OnAnyEvent, the
+        dialect) would make now, and why. The caller has checked the admin key."""
         check_device_id(device_id)
         app, stored_device = self._devices.app_and_device(app_id, device_id)
         if app is None:
@@ -164,10 +210,15 @@ class DeliveryService:
         device = _device(device_id, stored_device)
         histories = self._deliveries.history(app_id, device.subject)
         now = clock.now()
-        ordered = sorted(catalog.engagements, key=lambda e: (e.priority, -e.start_at.timestamp()))
+        ordered = sorted(catalog.engagements, key=_priority_order)
+        asked = (
+            {"event": occasion.name}
+            if isinstance(occasion, eligibility.OnEvent)
+            else {"event": None, "dialect": occasion.dialect}
+        )
         return {
             "device_id": device_id,
-            "event": request.event,
+            **asked,
             "registered": stored_device is not None,
             "engagements": [
                 _explanation(
@@ -176,8 +227,7 @@ class DeliveryService:
                         engagement,
                         device,
                         history_of(histories.get(engagement.engagement_id)),
-                        request.event,
-                        request.attributes,
+                        occasion,
                         now,
                     ),
                 )
@@ -191,6 +241,11 @@ class DeliveryService:
             return self._fetch_interval
         seconds = int((upcoming - now).total_seconds()) + 1
         return max(1, min(self._fetch_interval, seconds))
+
+
+def _priority_order(engagement: CompiledEngagement) -> tuple:
+    """Highest priority (1) first; among equals, the most recently started."""
+    return (engagement.priority, -engagement.start_at.timestamp())
 
 
 def _device(device_id: str, stored) -> eligibility.Device:
