@@ -97,6 +97,11 @@ def get_app(app_id):
     return _json(app_view(_admin(app_id)))
 
 
+@route(APP, "PATCH")
+def update_app(app_id):
+    return _json(services().apps.update(_admin(app_id), _request().raw_body))
+
+
 @route(APP + "/keys/rotate", "POST")
 def rotate_keys(app_id):
     return _json(services().apps.rotate_keys(_admin(app_id)))

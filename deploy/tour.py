@@ -193,6 +193,8 @@ class Tour:
         ids = {"app_id": app_id}
         self.call("GET", APP, 200, bearer=admin, **ids)
         self.call("GET", APP, 200, bearer=root, **ids)
+        settings = openapi.OPERATIONS[("PATCH", APP)].request_example
+        self.call("PATCH", APP, 200, bearer=admin, body=settings, **ids)
 
         # audiences
         example = openapi.AUDIENCE_EXAMPLE

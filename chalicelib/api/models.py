@@ -62,6 +62,52 @@ class CreateApp(Strict):
     name: Name
 
 
+MAX_WEB_ORIGINS = 20
+
+
+def _web_origin(value: str) -> str:
+    """An exact origin as browsers send it in `Origin`: scheme://host[:port], lower case, no
+    path, no default port, no wildcard."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an origin such as https://shop.example.com")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    if "*" in value:
+        raise ValueError("must be an exact origin: wildcards are not allowed")
+    if not value.isascii():
+        raise ValueError("must be ASCII: write an international domain in punycode (xn--...)")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not hold a user name or password")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default = {"http": 80, "https": 443}[parts.scheme]
+    canonical = f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
+    if value != canonical:
+        raise ValueError(f"must be exactly the origin {canonical!r} (no path, lower case)")
+    return value
+
+
+def _distinct(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("lists an origin twice")
+    return values
+
+
+WebOrigin = Annotated[str, StringConstraints(max_length=300), AfterValidator(_web_origin)]
+WebOrigins = Annotated[
+    list[WebOrigin], Field(max_length=MAX_WEB_ORIGINS), AfterValidator(_distinct)
+]
+
+
+class AppSettings(Strict):
+    """What an app's owner may change (PATCH /v1/apps/{app_id} is a merge patch of it)."""
+
+    name: Name
+    web_origins: WebOrigins = []
+
+
 class CreateAudience(Strict):
     name: Name
     description: Text = ""

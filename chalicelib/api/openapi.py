@@ -70,6 +70,7 @@ class App(Response):
     app_id: str
     name: str
     created_at: str
+    web_origins: list[str]
 
 
 class AppCreated(App):
@@ -339,6 +340,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         request_example={"name": "Shop"},
     ),
     ("GET", APP): Operation("Read an app (no secrets)", ADMIN, {200: ("The app.", App)}),
+    ("PATCH", APP): Operation(
+        "Change the app's settings",
+        ADMIN,
+        {200: ("The app.", App)},
+        errors=(*COMMON_ERRORS, 413),
+        request=models.AppSettings,
+        request_example={"web_origins": ["https://shop.example.com"]},
+        merge_patch=True,
+        description=(
+            "An RFC 7386 merge patch of the app's settings (no If-Match needed). `web_origins` "
+            "lists the exact origins (at most 20) whose pages may call the device routes and "
+            "load /sdk/herald.js across origins; a list replaces the previous one."
+        ),
+    ),
     ("POST", APP + "/keys/rotate"): Operation(
         "Rotate the app's keys",
         ADMIN,

@@ -2,14 +2,20 @@
 
 from chalicelib.adapters.dynamo import App, Apps
 from chalicelib.api import bodies
-from chalicelib.api.models import CreateApp
+from chalicelib.api.models import AppSettings, CreateApp
 from chalicelib.domain import keys
 from chalicelib.domain.ids import new_id
 from chalicelib.services import clock
+from chalicelib.services.engagements import merge_patch
 
 
 def app_view(app: App) -> dict:
-    return {"app_id": app.app_id, "name": app.name, "created_at": app.created_at}
+    return {"app_id": app.app_id, "created_at": app.created_at, **settings_of(app)}
+
+
+def settings_of(app: App) -> dict:
+    """The app's settings as AppSettings describes them (what PATCH merges into)."""
+    return {"name": app.name, "web_origins": list(app.web_origins)}
 
 
 class AppService:
@@ -30,6 +36,16 @@ class AppService:
         )
         self._apps.create(app)
         return {**app_view(app), "admin_key": admin_key, "client_key": client_key}
+
+    def update(self, app: App, raw_body: bytes | None) -> dict:
+        """Apply a JSON merge patch of the app's settings; a bad patch changes nothing."""
+        patch = bodies.parse_json_object(raw_body)
+        current = settings_of(app)
+        wanted = bodies.validate(AppSettings, merge_patch(current, patch)).model_dump()
+        changes = {name: value for name, value in wanted.items() if current.get(name) != value}
+        if not changes:
+            return app_view(app)
+        return app_view(self._apps.update_settings(app.app_id, changes))
 
     def rotate_keys(self, app: App) -> dict:
         """New admin and client keys; the old ones stop working at once."""

@@ -9,7 +9,14 @@ from tests.conftest import ROOT_KEY, make_app, store_snapshot
 def test_root_creates_an_app_and_sees_its_keys_once(api):
     reply = api.post("/v1/apps", {"name": "Shop"}, key=ROOT_KEY)
     assert reply.status == 201
-    assert set(reply.body) == {"app_id", "name", "admin_key", "client_key", "created_at"}
+    assert set(reply.body) == {
+        "app_id",
+        "name",
+        "admin_key",
+        "client_key",
+        "created_at",
+        "web_origins",
+    }
     assert reply.body["name"] == "Shop"
     again = api.get(f"/v1/apps/{reply.body['app_id']}", key=reply.body["admin_key"])
     assert again.status == 200
@@ -17,6 +24,7 @@ def test_root_creates_an_app_and_sees_its_keys_once(api):
         "app_id": reply.body["app_id"],
         "name": "Shop",
         "created_at": reply.body["created_at"],
+        "web_origins": [],
     }
 
 

@@ -32,6 +32,7 @@ class App:
     client_key_hash: str
     created_at: str
     catalog_version: int = 0
+    web_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def app_row(record: AppRecord) -> App:
         client_key_hash=record.client_key_hash,
         created_at=record.created_at,
         catalog_version=int(record.catalog_version or 0),
+        web_origins=tuple(record.web_origins or ()),
     )
 
 
@@ -108,6 +110,13 @@ class Apps:
             return app_row(AppRecord.get(app_id))
         except AppRecord.DoesNotExist:
             return None
+
+    def update_settings(self, app_id: str, settings: dict[str, Any]) -> App:
+        """Set the app's owner-chosen settings (AppSettings fields); the app as it now is."""
+        actions = [getattr(AppRecord, name).set(value) for name, value in settings.items()]
+        record = AppRecord(app_id)
+        record.update(actions=actions, condition=AppRecord.app_id.exists())
+        return app_row(record)
 
     def replace_keys(
         self, app_id: str, admin_key_hash: str, client_key_hash: str, now: str

@@ -8,6 +8,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -30,6 +31,7 @@ class AppRecord(Model):
     client_key_hash = UnicodeAttribute()
     created_at = UnicodeAttribute()
     keys_rotated_at = UnicodeAttribute(null=True)
+    web_origins = ListAttribute(of=UnicodeAttribute, null=True)  # for CORS, exact origins
     # Bumped by every write that can change what a device is shown (engagements, audiences):
     # the fetch reads it with the device and reloads its cached engagements only when it moved.
     catalog_version = NumberAttribute(default=0)
