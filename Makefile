@@ -39,7 +39,8 @@ openapi: $(STAMP)
 	$(VENV)/bin/python -m deploy openapi --output openapi.json
 
 deploy: $(STAMP)
-	$(VENV)/bin/python -m deploy deploy --stage $(STAGE) $(REGION_FLAG)
+	$(VENV)/bin/python -m deploy deploy --stage $(STAGE) $(REGION_FLAG) \
+		$(foreach parameter,$(PARAMETERS),--parameter $(parameter))
 
 package: $(STAMP)
 	$(VENV)/bin/python -m deploy package --stage $(STAGE)

@@ -42,9 +42,15 @@ def _session(args: argparse.Namespace):
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from deploy.stack import Deployer
+    from deploy.stack import Deployer, DeployError
 
-    Deployer(args.stage, _session(args), _app()).deploy()
+    parameters = {}
+    for given in args.parameter:
+        key, sep, value = given.partition("=")
+        if not sep:
+            raise DeployError(f"--parameter {given!r}: write Key=Value")
+        parameters[key] = value
+    Deployer(args.stage, _session(args), _app(), parameters=parameters).deploy()
     return 0
 
 
@@ -86,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--stage", required=True)
         command.add_argument("--region", default=None)
     commands.choices["package"].add_argument("--no-lint", dest="lint", action="store_false")
+    commands.choices["deploy"].add_argument(
+        "--parameter", action="append", default=[], help="a stack parameter, Key=Value"
+    )
     commands.add_parser("root-key", help="a new root key and its hash")
     args = parser.parse_args(argv)
     handler = {

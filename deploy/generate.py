@@ -44,7 +44,7 @@ def generate(app: Chalice | None = None, recorded: tour.Result | None = None) ->
     recorded = recorded or tour.run(app)
     stages = sorted(current["stages"])
     return Generated(
-        template=infra.template(),
+        template=infra.template(functions=iam.functions(app)),
         policies=policies(app, recorded, stages),
         config=config.with_functions(current, iam.functions(app)),
     )

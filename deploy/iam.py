@@ -23,11 +23,14 @@ How the policies are made (`make infra`) and checked (tests/deploy/test_iam.py):
    app); a call on anything else raises `UnknownResource`. Schedules are granted as
    `schedule/<group>/*` (their names are engagement ids); everything else by exact name.
 4. Some permissions are used by the Lambda service on the function's behalf, never by its code:
-   writing its logs (every function; Lambda creates the log group on first use) and polling
+   writing its logs (every function, into the log group the stack creates) and polling
    its queue (ReceiveMessage, DeleteMessage, GetQueueAttributes for an `@app.on_sqs_message`
    consumer). `implicit` adds those.
-Resources are written `arn:aws:<service>:*:*:...` because Chalice reads the policy files as they
-are; names carry the stage, so a stage's functions reach only that stage's resources.
+Resources are written `arn:${AWS::Partition}:<service>:${AWS::Region}:${AWS::AccountId}:...`:
+`make package` turns each into an `Fn::Sub`, and `make deploy` writes the stack's own partition,
+region and account into the files while `chalice deploy` reads them (`resolve`). Names carry the
+stage, so a stage's functions reach only that stage's resources. Log groups are the stack's (with
+their retention), so no function may create one.
 """
 
 import json
@@ -248,25 +251,45 @@ class Grant:
 
     def resource(self, stage: str) -> str:
         if self.kind == "table":
-            return f"arn:aws:dynamodb:*:*:table/{infra.table_name(self.name, stage)}"
+            return stage_arn("dynamodb", f"table/{infra.table_name(self.name, stage)}")
         if self.kind == "index":
             table = infra.table_name(self.name, stage)
-            return f"arn:aws:dynamodb:*:*:table/{table}/index/{self.detail}"
+            return stage_arn("dynamodb", f"table/{table}/index/{self.detail}")
         if self.kind == "schedules":
-            return f"arn:aws:scheduler:*:*:schedule/{infra.schedule_group_name(stage)}/*"
+            return stage_arn("scheduler", f"schedule/{infra.schedule_group_name(stage)}/*")
         if self.kind == "queue":
             if self.name == "events":
-                return f"arn:aws:sqs:*:*:{infra.queue_name(stage)}"
-            return f"arn:aws:sqs:*:*:{infra.dead_letter_queue_name(stage)}"
+                return stage_arn("sqs", infra.queue_name(stage))
+            return stage_arn("sqs", infra.dead_letter_queue_name(stage))
         if self.kind == "role":
-            return f"arn:aws:iam::*:role/{infra.scheduler_role_name(stage)}"
+            return stage_arn("iam", f"role/{infra.scheduler_role_name(stage)}", regional=False)
         if self.kind == "function":
-            return f"arn:aws:lambda:*:*:function:{infra.function_name(self.name, stage)}"
+            return stage_arn("lambda", f"function:{infra.function_name(self.name, stage)}")
         if self.kind == "logs":
-            return (
-                f"arn:aws:logs:*:*:log-group:/aws/lambda/{infra.function_name(self.name, stage)}:*"
-            )
+            group = f"/aws/lambda/{infra.function_name(self.name, stage)}"
+            return stage_arn("logs", f"log-group:{group}:*")
         raise ValueError(self.kind)
+
+
+PLACEHOLDERS = ("${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}")
+
+
+def stage_arn(service: str, resource: str, regional: bool = True) -> str:
+    """An ARN in the stack's own partition, region and account, as CloudFormation writes them."""
+    partition, region, account = PLACEHOLDERS
+    return f"arn:{partition}:{service}:{region if regional else ''}:{account}:{resource}"
+
+
+def resolve(document: Any, partition: str, region: str, account: str) -> Any:
+    """`document` with the placeholders of `stage_arn` replaced by the real values."""
+    if isinstance(document, dict):
+        return {key: resolve(value, partition, region, account) for key, value in document.items()}
+    if isinstance(document, list):
+        return [resolve(value, partition, region, account) for value in document]
+    if isinstance(document, str):
+        for placeholder, value in zip(PLACEHOLDERS, (partition, region, account), strict=True):
+            document = document.replace(placeholder, value)
+    return document
 
 
 def generalize(permission: Permission, resources: StageResources) -> Grant:
@@ -322,9 +345,9 @@ def sqs_queue_name(source: SQSEventConfig) -> str:
 
 
 def implicit(function: str, kind: Any, resources: StageResources) -> set[Grant]:
-    """Grants the Lambda service uses on the function's behalf: its logs, its queue polling."""
+    """Grants the Lambda service uses on the function's behalf: its logs (in the log group the
+    stack creates), its queue polling."""
     grants = {
-        Grant("logs:CreateLogGroup", "logs", function),
         Grant("logs:CreateLogStream", "logs", function),
         Grant("logs:PutLogEvents", "logs", function),
     }

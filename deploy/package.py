@@ -9,8 +9,14 @@ variables, set to the very expressions of the resources template's Outputs, so t
 read the names of the resources created in the same stack. The root key hash is a NoEcho
 parameter.
 
+The operations side (deploy/operations.py): every function depends on its log group (so
+Lambda never creates one without a retention); the consumer and the schedules' target reserve
+their concurrency; the API is titled `herald-<stage>` (its metrics' ApiName), throttled (tighter
+on the client-key routes) and writes access logs.
+
 Chalice cannot set FunctionResponseTypes on an SQS event, and names its queue by a literal ARN;
-`finish` turns on ReportBatchItemFailures on every SQS event and points it at the stack's queue.
+`finish` turns on ReportBatchItemFailures on every SQS event, bounds its concurrency and points it
+at the stack's queue, and makes the policies' `${AWS::...}` placeholders `Fn::Sub`s.
 """
 
 import copy
@@ -22,7 +28,7 @@ from typing import Any
 from chalice import Chalice
 from chalice.utils import to_cfn_resource_name
 
-from deploy import iam, infra
+from deploy import iam, infra, operations
 from deploy.stack import Runner, chalice_command, run_command
 
 ROOT_KEY_HASH_PARAMETER = "RootKeyHash"
@@ -55,15 +61,62 @@ def merge_template(app: Chalice, stage: str, template: dict[str, Any]) -> dict[s
         "AllowedPattern": "^[0-9a-f]{64}$",
         "Description": "SHA-256 (hex) of the root key: python -m deploy root-key",
     }
+    merged["Conditions"].update(operations.RESERVATION_CONDITIONS)
     variables = environment(template)
-    for function in iam.functions(app):
-        merged["Resources"][function_logical_id(function)] = {
-            "Properties": {
-                "FunctionName": {"Fn::Sub": infra.function_name(function)},
-                "Environment": {"Variables": variables},
-            }
+    for function, kind in iam.functions(app).items():
+        properties: dict[str, Any] = {
+            "FunctionName": {"Fn::Sub": infra.function_name(function)},
+            "Environment": {"Variables": variables},
         }
+        reservation = operations.reservation(function, kind)
+        if reservation:
+            properties["ReservedConcurrentExecutions"] = {
+                "Fn::If": [
+                    operations.RESERVATIONS[reservation],
+                    {"Ref": reservation},
+                    {"Ref": "AWS::NoValue"},
+                ]
+            }
+        merged["Resources"][function_logical_id(function)] = {
+            "DependsOn": [operations.log_group_id(function)],
+            "Properties": properties,
+        }
+    if app.routes:
+        merged["Resources"]["RestAPI"] = rest_api(app, stage)
     return merged
+
+
+def rest_api(app: Chalice, stage: str) -> dict[str, Any]:
+    """The API's name, stage throttling and access logs (merged into Chalice's RestAPI)."""
+    settings = [
+        _throttle("/*", "*", "ApiRateLimit", "ApiBurstLimit"),
+        *(
+            _throttle(
+                operations.method_setting_path(path), method, "ClientRateLimit", "ClientBurstLimit"
+            )
+            for method, path in operations.client_routes(app)
+        ),
+    ]
+    return {
+        "DependsOn": ["ApiGatewayAccount"],
+        "Properties": {
+            "DefinitionBody": {"info": {"title": operations.api_name(stage)}},
+            "MethodSettings": settings,
+            "AccessLogSetting": {
+                "DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
+                "Format": operations.ACCESS_LOG_FORMAT,
+            },
+        },
+    }
+
+
+def _throttle(path: str, method: str, rate: str, burst: str) -> dict[str, Any]:
+    return {
+        "ResourcePath": path,
+        "HttpMethod": method,
+        "ThrottlingRateLimit": {"Ref": rate},
+        "ThrottlingBurstLimit": {"Ref": burst},
+    }
 
 
 def finish(sam: dict[str, Any], stage: str) -> dict[str, Any]:
@@ -81,7 +134,28 @@ def finish(sam: dict[str, Any], stage: str) -> dict[str, Any]:
                 raise ValueError(f"{name}.{event_name} reads {queue}, not the stack's events queue")
             event["Properties"]["Queue"] = {"Fn::GetAtt": ["EventsQueue", "Arn"]}
             event["Properties"]["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+            event["Properties"]["ScalingConfig"] = {
+                "MaximumConcurrency": {"Ref": "EventsMaximumConcurrency"}
+            }
+    for resource in sam["Resources"].values():
+        if resource.get("Type") == "AWS::IAM::Role" and "Policies" in resource["Properties"]:
+            resource["Properties"]["Policies"] = substituted(resource["Properties"]["Policies"])
     return sam
+
+
+def substituted(document: Any) -> Any:
+    """`document` with every plain string holding a `${AWS::...}` placeholder made an Fn::Sub
+    (the policy files' ARNs, deploy/iam.py `stage_arn`); intrinsic functions are left as they
+    are."""
+    if isinstance(document, dict):
+        if len(document) == 1 and next(iter(document)).startswith(("Fn::", "Ref")):
+            return document
+        return {key: substituted(value) for key, value in document.items()}
+    if isinstance(document, list):
+        return [substituted(value) for value in document]
+    if isinstance(document, str) and "${AWS::" in document:
+        return {"Fn::Sub": document}
+    return document
 
 
 def package(

@@ -5,8 +5,17 @@
 3. Run `chalice deploy --stage <stage>` (the runner is injectable: the tests record the call).
    The root key hash goes to the functions too, but is never left in config.json: it is written
    for the duration of `chalice deploy` only, then taken out again.
+   The policy files hold `${AWS::Partition}`, `${AWS::Region}` and `${AWS::AccountId}`
+   (deploy/iam.py): for the duration of `chalice deploy` they hold the stack's own values.
 4. Turn on ReportBatchItemFailures on every SQS event source mapping of the stage's functions
-   (`chalice deploy` cannot), so one bad message does not make Lambda retry a whole batch.
+   (`chalice deploy` cannot), so one bad message does not make Lambda retry a whole batch, and
+   bound the mapping's concurrency (EventsMaximumConcurrency).
+5. Apply the stack's operations parameters that `chalice deploy` cannot (deploy/operations.py):
+   reserved concurrency of the consumer and the schedules' target; the REST API's name
+   (`herald-<stage>`, its metrics' ApiName), stage throttling (tighter on the client-key routes)
+   and access logs.
+Stack parameters are given with `--parameter Key=Value` (`make deploy PARAMETERS="..."`); an
+update keeps the values of the parameters not given.
 """
 
 import json
@@ -24,7 +33,7 @@ from chalice import Chalice
 from chalice.app import SQSEventConfig
 
 from chalicelib.domain import keys
-from deploy import config, iam, infra
+from deploy import config, iam, infra, operations
 
 ROOT_KEY_HASH_ENV = "HERALD_ROOT_KEY_HASH"
 STACK_CAPABILITIES = ["CAPABILITY_NAMED_IAM"]  # the scheduler role has a fixed name
@@ -35,6 +44,16 @@ Runner = Callable[[list[str], dict[str, str]], None]
 
 class DeployError(Exception):
     pass
+
+
+def stack_place(stack: dict[str, Any]) -> tuple[str, str, str]:
+    """(partition, region, account) of a stack, from its id (an ARN)."""
+    _arn, partition, _service, region, account, _rest = stack["StackId"].split(":", 5)
+    return partition, region, account
+
+
+def stack_parameters(stack: dict[str, Any]) -> dict[str, str]:
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
 
 
 def run_command(argv: list[str], env: dict[str, str]) -> None:
@@ -59,6 +78,7 @@ class Deployer:
     config_path: Path = config.CONFIG_PATH
     template: dict[str, Any] = field(default_factory=lambda: infra.load())
     log: Callable[[str], None] = print
+    parameters: dict[str, str] = field(default_factory=dict)  # stack parameters to set
 
     def __post_init__(self) -> None:
         if self.stage not in config.load(self.config_path)["stages"]:
@@ -66,16 +86,26 @@ class Deployer:
                 f"no stage {self.stage!r} in .chalice/config.json: add it under `stages`, then "
                 "run `make infra` to write its policy files"
             )
+        settable = set(self.template["Parameters"]) - {"Stage"}
+        unknown = set(self.parameters) - settable
+        if unknown:
+            raise DeployError(
+                f"unknown stack parameters {sorted(unknown)}: the template's are {sorted(settable)}"
+            )
 
     # --- the whole path ------------------------------------------------------------------------
 
     def deploy(self, root_key_hash: str | None = None) -> dict[str, str]:
         """Deploy the stage; returns the environment the functions were given (no secrets)."""
-        variables = self.stack_outputs(self.create_or_update_stack())
+        stack = self.create_or_update_stack()
+        variables = self.stack_outputs(stack)
         self.record(variables)
         root_key_hash = root_key_hash or self.current_root_key_hash() or self.new_root_key_hash()
-        self.chalice_deploy(variables, root_key_hash)
-        self.report_batch_item_failures()
+        self.chalice_deploy(variables, root_key_hash, stack_place(stack))
+        values = stack_parameters(stack)
+        self.report_batch_item_failures(int(values["EventsMaximumConcurrency"]))
+        self.reserve_concurrency(values)
+        self.configure_api(values, stack_place(stack))
         return variables
 
     # --- 1. the resources stack ---------------------------------------------------------------
@@ -86,17 +116,26 @@ class Deployer:
         body = json.dumps(self.template, separators=(",", ":"))
         if len(body) > infra.TEMPLATE_BODY_LIMIT:
             raise DeployError(f"the template is {len(body)} bytes; upload it to S3 instead")
+        existing = self._stack(cloudformation, name)
+        given = {"Stage": self.stage, **self.parameters}
+        previous = {p["ParameterKey"] for p in (existing or {}).get("Parameters", [])}
+        parameters = [
+            {"ParameterKey": key, "ParameterValue": str(value)} for key, value in given.items()
+        ] + [
+            {"ParameterKey": key, "UsePreviousValue": True}
+            for key in self.template["Parameters"]
+            if key not in given and key in previous
+        ]
         request = {
             "StackName": name,
             "TemplateBody": body,
-            "Parameters": [{"ParameterKey": "Stage", "ParameterValue": self.stage}],
+            "Parameters": parameters,
             "Capabilities": STACK_CAPABILITIES,
             "Tags": [
                 {"Key": "app", "Value": infra.APP_NAME},
                 {"Key": "stage", "Value": self.stage},
             ],
         }
-        existing = self._stack(cloudformation, name)
         if existing is None:
             self.log(f"creating stack {name}...")
             cloudformation.create_stack(**request)
@@ -158,10 +197,20 @@ class Deployer:
         self.log(f"New root key for stage {self.stage} (shown once, keep it secret): {root_key}")
         return keys.hash_key(root_key)
 
-    def chalice_deploy(self, variables: dict[str, str], root_key_hash: str) -> None:
+    def chalice_deploy(
+        self, variables: dict[str, str], root_key_hash: str, place: tuple[str, str, str]
+    ) -> None:
+        """`chalice deploy`, with the root key hash in config.json and the stack's partition,
+        region and account in the policy files while it runs; both put back afterwards."""
         clean = config.load(self.config_path)
         with_secret = config.with_environment(clean, self.stage, {ROOT_KEY_HASH_ENV: root_key_hash})
+        policies = {
+            path: path.read_text()
+            for path in self.config_path.parent.glob(f"policy-{self.stage}-*.json")
+        }
         config.save(with_secret, self.config_path)
+        for path, text in policies.items():
+            path.write_text(iam.render(iam.resolve(json.loads(text), *place)))
         env = {
             **variables,
             "HERALD_STAGE": self.stage,
@@ -171,12 +220,14 @@ class Deployer:
             self.runner([chalice_command(), "deploy", "--stage", self.stage], env)
         finally:
             config.save(clean, self.config_path)
+            for path, text in policies.items():
+                path.write_text(text)
 
     # --- 4. partial batch responses -----------------------------------------------------------
 
-    def report_batch_item_failures(self) -> list[str]:
-        """Turn ReportBatchItemFailures on for the SQS mappings of the stage's functions;
-        returns the UUIDs of the mappings changed."""
+    def report_batch_item_failures(self, maximum_concurrency: int | None = None) -> list[str]:
+        """Turn ReportBatchItemFailures on for the SQS mappings of the stage's functions (and
+        set their maximum concurrency, when given); returns the UUIDs of the mappings changed."""
         lambda_client = self.session.client("lambda")
         functions = iam.functions(self.app)
         consumers = {name for name, kind in functions.items() if isinstance(kind, SQSEventConfig)}
@@ -185,14 +236,18 @@ class Deployer:
             name = infra.function_name(function, self.stage)
             for mapping in self._sqs_mappings(lambda_client, name):
                 found.add(function)
-                if BATCH_ITEM_FAILURES in mapping.get("FunctionResponseTypes", []):
+                wanted = {"FunctionResponseTypes": [BATCH_ITEM_FAILURES]}
+                if maximum_concurrency is not None:
+                    wanted["ScalingConfig"] = {"MaximumConcurrency": maximum_concurrency}
+                if all(mapping.get(key) == value for key, value in wanted.items()):
                     self.log(f"{name}: partial batch responses already on ({mapping['UUID']})")
                     continue
-                lambda_client.update_event_source_mapping(
-                    UUID=mapping["UUID"], FunctionResponseTypes=[BATCH_ITEM_FAILURES]
-                )
+                lambda_client.update_event_source_mapping(UUID=mapping["UUID"], **wanted)
                 changed.append(mapping["UUID"])
-                self.log(f"{name}: partial batch responses turned on ({mapping['UUID']})")
+                self.log(
+                    f"{name}: partial batch responses on, at most {maximum_concurrency} "
+                    f"at once ({mapping['UUID']})"
+                )
         if consumers - found:
             raise DeployError(f"no SQS event source mapping for {sorted(consumers - found)}")
         if not found:
@@ -215,6 +270,86 @@ class Deployer:
         ):
             mappings.extend(page["EventSourceMappings"])
         return [m for m in mappings if m.get("EventSourceArn", "").split(":")[2:3] == ["sqs"]]
+
+    # --- 5. what bounds the stage ----------------------------------------------------------------
+
+    def reserve_concurrency(self, values: dict[str, str]) -> dict[str, int]:
+        """Reserved concurrency of the functions that get some ({function: reserved}; 0 takes
+        the reservation away)."""
+        lambda_client = self.session.client("lambda")
+        applied = {}
+        for function, kind in sorted(iam.functions(self.app).items()):
+            parameter = operations.reservation(function, kind)
+            if parameter is None:
+                continue
+            name, reserved = infra.function_name(function, self.stage), int(values[parameter])
+            try:
+                if reserved:
+                    lambda_client.put_function_concurrency(
+                        FunctionName=name, ReservedConcurrentExecutions=reserved
+                    )
+                else:
+                    lambda_client.delete_function_concurrency(FunctionName=name)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                    raise
+                self.log(f"{name}: not deployed, no concurrency to reserve")
+                continue
+            applied[function] = reserved
+            self.log(f"{name}: {reserved or 'no'} reserved concurrency")
+        return applied
+
+    def rest_api_id(self) -> str | None:
+        """The id of the REST API `chalice deploy` made for the stage (its deployed record)."""
+        path = self.config_path.parent / "deployed" / f"{self.stage}.json"
+        if not path.exists():
+            return None
+        for resource in json.loads(path.read_text()).get("resources", []):
+            if resource.get("resource_type") == "rest_api":
+                return resource["rest_api_id"]
+        return None
+
+    def configure_api(self, values: dict[str, str], place: tuple[str, str, str]) -> bool:
+        """Name, throttling and access logs of the stage's REST API; False if it has none."""
+        api_id = self.rest_api_id()
+        if api_id is None:
+            self.log("no REST API deployed: no throttling or access logs to set")
+            return False
+        apigateway = self.session.client("apigateway")
+        apigateway.update_rest_api(
+            restApiId=api_id,
+            patchOperations=[
+                {"op": "replace", "path": "/name", "value": operations.api_name(self.stage)}
+            ],
+        )
+        partition, region, account = place
+        group = operations.access_log_group_name(self.stage)
+        patches = {
+            "/accessLogSettings/destinationArn": (
+                f"arn:{partition}:logs:{region}:{account}:log-group:{group}"
+            ),
+            "/accessLogSettings/format": operations.ACCESS_LOG_FORMAT,
+            "/*/*/throttling/rateLimit": values["ApiRateLimit"],
+            "/*/*/throttling/burstLimit": values["ApiBurstLimit"],
+        }
+        for method, path in operations.client_routes(self.app):
+            route = f"{operations.method_setting_path(path)}/{method}"
+            patches[f"{route}/throttling/rateLimit"] = values["ClientRateLimit"]
+            patches[f"{route}/throttling/burstLimit"] = values["ClientBurstLimit"]
+        apigateway.update_stage(
+            restApiId=api_id,
+            stageName=operations.API_GATEWAY_STAGE,
+            patchOperations=[
+                {"op": "replace", "path": path, "value": str(value)}
+                for path, value in patches.items()
+            ],
+        )
+        self.log(
+            f"API {api_id}: named {operations.api_name(self.stage)}, "
+            f"{values['ApiRateLimit']} requests/s ({values['ClientRateLimit']} per client "
+            f"route), access logs to {group}"
+        )
+        return True
 
     # --- tear-down ----------------------------------------------------------------------------
 

@@ -86,7 +86,9 @@ def test_only_the_api_passes_the_scheduler_role_and_only_to_the_scheduler():
                 continue
             (statement,) = passing
             assert statement["Action"] == ["iam:PassRole"]
-            assert statement["Resource"] == f"arn:aws:iam::*:role/herald-{stage}-scheduler"
+            assert statement["Resource"] == iam.stage_arn(
+                "iam", f"role/herald-{stage}-scheduler", regional=False
+            )
             assert statement["Condition"] == {
                 "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
             }
@@ -141,8 +143,8 @@ def test_a_query_on_an_index_needs_the_index():
     assert found.resource == TABLE + "herald-dev-engagements/index/by-status"
     grant = iam.generalize(found, DEV)
     assert (
-        grant.resource("prod")
-        == "arn:aws:dynamodb:*:*:table/herald-prod-engagements/index/by-status"
+        grant.resource("prod") == "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:"
+        "table/herald-prod-engagements/index/by-status"
     )
 
 
@@ -159,8 +161,8 @@ def test_creating_a_schedule_passes_its_role():
     assert [p.action for p in found] == ["scheduler:CreateSchedule", "iam:PassRole"]
     grants = {iam.generalize(p, DEV) for p in found}
     assert {g.resource("dev") for g in grants} == {
-        "arn:aws:scheduler:*:*:schedule/herald-dev/*",
-        "arn:aws:iam::*:role/herald-dev-scheduler",
+        iam.stage_arn("scheduler", "schedule/herald-dev/*"),
+        iam.stage_arn("iam", "role/herald-dev-scheduler", regional=False),
     }
 
 
@@ -175,7 +177,7 @@ def test_sending_a_batch_is_sqs_send_message_on_the_queue():
     assert found == iam.Permission(
         "sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:herald-dev-events"
     )
-    assert iam.generalize(found, DEV).resource("prod") == "arn:aws:sqs:*:*:herald-prod-events"
+    assert iam.generalize(found, DEV).resource("prod") == iam.stage_arn("sqs", "herald-prod-events")
 
 
 def test_an_unknown_call_or_resource_fails_loudly():
@@ -213,3 +215,11 @@ def test_the_recorder_sees_pynamodb_and_boto3_calls_per_function():
     assert [(c.service, c.operation) for c in recorder.calls["one"]] == [("dynamodb", "GetItem")]
     assert [(c.service, c.operation) for c in recorder.calls["two"]] == [("sqs", "ListQueues")]
     assert set(recorder.calls) == {"one", "two"}
+
+
+def test_the_placeholders_resolve_to_the_stacks_partition_region_and_account():
+    document = {"Statement": [{"Resource": [iam.stage_arn("sqs", "q"), "*"]}]}
+    resolved = iam.resolve(document, "aws-cn", "cn-north-1", "111122223333")
+    assert resolved == {
+        "Statement": [{"Resource": ["arn:aws-cn:sqs:cn-north-1:111122223333:q", "*"]}]
+    }

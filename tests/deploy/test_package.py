@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from chalice.app import SQSEventConfig
 
-from deploy import config, generate, iam, infra, package, tour
+from deploy import config, generate, iam, infra, operations, package, tour
 
 # As the real consumer should: the queue comes from the settings of the stage being packaged.
 CONSUMER = """
@@ -132,7 +132,8 @@ def test_every_function_is_named_and_fed_as_in_the_deploy_path(packaged):
         assert properties["Environment"]["Variables"] == expected
         role = template["Resources"][properties["Role"]["Fn::GetAtt"][0]]["Properties"]
         (policy,) = role["Policies"]
-        assert policy["PolicyDocument"] == json.loads(iam.policy_path("prod", function).read_text())
+        committed = json.loads(iam.policy_path("prod", function).read_text())
+        assert policy["PolicyDocument"] == package.substituted(committed)
     assert template["Parameters"]["Stage"]["AllowedValues"] == ["prod"]
     assert template["Parameters"]["RootKeyHash"]["NoEcho"] is True
 
@@ -170,3 +171,52 @@ def test_a_consumer_of_a_queue_outside_the_stack_is_refused():
     }
     with pytest.raises(ValueError, match="not the stack's events queue"):
         package.finish(sam, "prod")
+
+
+# --- the packaged template ---------------------------------------------------------------------
+
+
+def test_the_package_reserves_concurrency_and_bounds_the_queue_mapping(with_consumer):
+    resources = with_consumer["template"]["Resources"]
+    for function, kind in iam.functions(with_consumer["app"]).items():
+        resource = resources[package.function_logical_id(function)]
+        assert resource["DependsOn"] == [operations.log_group_id(function)]
+        reserved = resource["Properties"].get("ReservedConcurrentExecutions")
+        if isinstance(kind, SQSEventConfig):
+            assert reserved["Fn::If"][1] == {"Ref": "ConsumerReservedConcurrency"}
+            (event,) = resource["Properties"]["Events"].values()
+            assert event["Properties"]["ScalingConfig"] == {
+                "MaximumConcurrency": {"Ref": "EventsMaximumConcurrency"}
+            }
+        elif function == infra.TRANSITION_FUNCTION:
+            assert reserved["Fn::If"][1] == {"Ref": "ScheduleTargetReservedConcurrency"}
+        else:
+            assert reserved is None
+
+
+def test_the_packaged_api_is_named_throttled_and_logged(packaged):
+    api = packaged["template"]["Resources"]["RestAPI"]
+    properties = api["Properties"]
+    assert properties["DefinitionBody"]["info"]["title"] == "herald-prod"
+    assert "ApiGatewayAccount" in api["DependsOn"]
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in properties["MethodSettings"]}
+    assert settings[("/*", "*")]["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
+    fetch = settings[("/~1v1~1apps~1{app_id}~1devices~1{device_id}~1messages", "GET")]
+    assert fetch["ThrottlingRateLimit"] == {"Ref": "ClientRateLimit"}
+    assert fetch["ThrottlingBurstLimit"] == {"Ref": "ClientBurstLimit"}
+    from app import app
+
+    assert len(settings) == 1 + len(operations.client_routes(app))
+    access = properties["AccessLogSetting"]
+    assert access["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert "$context.requestId" in access["Format"]
+    assert "key" not in access["Format"].lower()
+
+
+def test_every_policy_arn_of_the_package_is_substituted(packaged):
+    for resource in packaged["template"]["Resources"].values():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            text = json.dumps(policy)
+            assert '"arn:' not in text.replace('{"Fn::Sub": "arn:', "")
