@@ -2,10 +2,11 @@
 services. No logic here."""
 
 import functools
+import uuid
 
 from chalice import Chalice, Response
 
-from chalicelib import console
+from chalicelib import console, observability
 from chalicelib.adapters.events import QueueUnavailable
 from chalicelib.api import bodies, openapi
 from chalicelib.api.models import FetchMessages
@@ -15,7 +16,8 @@ from chalicelib.services.apps import app_view
 from chalicelib.settings import events_queue_name
 from chalicelib.wiring import services
 
-app = Chalice(app_name="herald")
+# Chalice's app.log is the `herald` logger, which chalicelib.observability gives Powertools' JSON.
+app = Chalice(app_name="herald", configure_logs=False)
 
 APP = "/v1/apps/{app_id}"
 AUDIENCE = APP + "/audiences/{audience_id}"
@@ -35,16 +37,36 @@ def _error(error: HeraldError) -> Response:
     return _json({"Code": error.code, "Message": str(error)}, error.status_code)
 
 
+def _invocation(kind: str, message: str, lambda_context, **fields):
+    """One log line and one set of metrics for this invocation (chalicelib/observability.py)."""
+    request_id = getattr(lambda_context, "aws_request_id", None)
+    return observability.invocation(kind, message, request_id=request_id, **fields)
+
+
 def route(path: str, method: str):
-    """Register a route whose domain errors become JSON errors with their 4xx status."""
+    """Register a route whose domain errors become JSON errors with their 4xx status, logged and
+    measured once per request."""
+    template = f"{method} {path}"
 
     def register(view):
         @functools.wraps(view)
         def handle(**params):
-            try:
-                return view(**params)
-            except HeraldError as error:
-                return _error(error)
+            context = _request().context or {}
+            with _invocation(
+                "http",
+                template,
+                app.lambda_context,
+                route=template,
+                app_id=params.get("app_id"),
+                api_request_id=context.get("requestId"),
+            ):
+                try:
+                    response = view(**params)
+                except HeraldError as error:
+                    observability.note(error=error.code)
+                    response = _error(error)
+                observability.note(status=response.status_code)
+                return response
 
         return app.route(path, methods=[method])(handle)
 
@@ -281,7 +303,13 @@ def consume_events(event):
     """Counts a batch of queued events; the messages to retry go back as batchItemFailures
     (the event source mapping must have ReportBatchItemFailures, as the local consumer does)."""
     messages = [(record.to_dict()["messageId"], record.body) for record in event]
-    failed = services().consumer.consume(messages)
+    batch_id = getattr(event.context, "aws_request_id", None) or uuid.uuid4().hex
+    with _invocation(
+        "batch", "events batch", event.context, batch_id=batch_id, messages=len(messages)
+    ):
+        failed = services().consumer.consume(messages)
+        observability.count(observability.CONSUMER_BATCH_FAILURES, len(failed))
+        observability.note(failed=len(failed), failed_message_ids=failed[:10])
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
@@ -291,11 +319,23 @@ def consume_events(event):
 @app.lambda_function(name="apply_transition")
 def apply_transition(event, context):
     """Invoked by EventBridge Scheduler with the schedule's Input."""
-    try:
-        outcome = services().engagements.apply_schedule_firing(event)
-    except ValueError as error:
-        # A malformed firing can never succeed: say so instead of letting Scheduler retry it.
-        app.log.error("rejected schedule firing: %s", error)
-        return {"outcome": "rejected", "reason": str(error)}
-    app.log.info("schedule firing for %s: %s", event.get("engagement_id"), outcome)
+    firing = event if isinstance(event, dict) else {}
+    ids = {
+        key: firing[key] for key in ("app_id", "engagement_id") if isinstance(firing.get(key), str)
+    }
+    with _invocation("schedule", "schedule firing", context, **ids):
+        try:
+            outcome = services().engagements.apply_schedule_firing(event)
+        except ValueError as error:
+            # A malformed firing can never succeed: say so instead of letting Scheduler retry it.
+            outcome = {"outcome": "rejected", "reason": str(error)}
+        except Exception:
+            _schedule_outcome("failed")  # raised again: Scheduler retries the firing
+            raise
+        _schedule_outcome(outcome["outcome"], outcome.get("status"))
     return outcome
+
+
+def _schedule_outcome(outcome: str, status: str | None = None) -> None:
+    observability.count(observability.SCHEDULE_FIRINGS, outcome=outcome)
+    observability.note(outcome=outcome, **({"engagement_status": status} if status else {}))

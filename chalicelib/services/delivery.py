@@ -14,6 +14,7 @@ from datetime import datetime
 from threading import Lock
 from typing import Any
 
+from chalicelib import observability
 from chalicelib.adapters.dynamo import App, AudienceRules, Deliveries, Devices, Engagements
 from chalicelib.api.models import FetchMessages
 from chalicelib.domain import eligibility
@@ -142,13 +143,13 @@ class DeliveryService:
         candidates = catalog.by_event.get(request.event, ())
         shown = self._eligible(app_id, device, candidates, occasion, now)
         locale = device.fields.get("locale")
-        return {
-            "messages": [
-                _message(engagement, decision, locale)
-                for engagement, decision in shown[: self._max_messages]
-            ],
-            "next_fetch_after": self._next_fetch_after(catalog, now),
-        }
+        messages = [
+            _message(engagement, decision, locale)
+            for engagement, decision in shown[: self._max_messages]
+        ]
+        observability.count(observability.FETCHES)
+        observability.count(observability.MESSAGES_SHOWN, len(messages))
+        return {"messages": messages, "next_fetch_after": self._next_fetch_after(catalog, now)}
 
     def on_any_event(
         self,

@@ -33,6 +33,7 @@ from botocore.exceptions import BotoCoreError
 from pydantic import ValidationError
 from pynamodb.exceptions import PynamoDBException
 
+from chalicelib import observability
 from chalicelib.adapters.dynamo import (
     Apps,
     Contention,
@@ -153,6 +154,7 @@ class EventIntake:
         batch = parse_events(raw, clock.now())
         events = [event.model_dump(mode="json", exclude_defaults=True) for event in batch.events]
         self._queue.send(pack(app_id, events))
+        observability.count(observability.EVENTS_ACCEPTED, len(events))
         return len(events)
 
 
@@ -308,6 +310,7 @@ class EventConsumer:
                 message = QueuedEvents.model_validate_json(body)
             except ValidationError as error:
                 log.error("poison message %s, left to the dead-letter queue: %s", message_id, error)
+                observability.count(observability.EVENTS_REJECTED, reason="malformed_message")
                 failed.add(message_id)
                 continue
             pending = by_app.setdefault(message.app_id, {})
@@ -348,6 +351,7 @@ class EventConsumer:
                     failed |= chunk.messages
                     finished |= {p.key for p in chunk.pending}
                     break
+                observability.count(observability.EVENTS_COUNTED, len(chunk.pending))
                 finished |= {p.key for p in chunk.pending}
             remaining = [p for p in remaining if p.key not in finished]
             if remaining and contention > MAX_CONTENTION_RETRIES:
@@ -415,11 +419,13 @@ def _countable(event: QueuedEvent, facts: Mapping[str, EngagementFacts], app_id:
         return True
     engagement = facts.get(event.engagement_id)
     if engagement is None:
+        observability.count(observability.EVENTS_REJECTED, reason="unknown_engagement")
         log.warning(
             "dropped event %s of app %s: no engagement %s", event.id, app_id, event.engagement_id
         )
         return False
     if event.type != "assigned" and not engagement.has_variant(event.variant):
+        observability.count(observability.EVENTS_REJECTED, reason="unknown_variant")
         log.warning(
             "dropped event %s of app %s: engagement %s has no variant %s",
             event.id,
