@@ -170,6 +170,8 @@ class DeliveryService:
         device = _device(device_id, stored_device)
         shown = self._eligible(app_id, device, catalog.engagements, occasion, clock.now())
         locale = device.fields.get("locale")
+        observability.count(observability.FETCHES)
+        observability.count(observability.MESSAGES_SHOWN, len(shown))
         return [
             Shown(engagement, decision, _message(engagement, decision, locale))
             for engagement, decision in shown
