@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from chalice import Chalice
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.api import models
@@ -110,6 +110,10 @@ class Engagement(models.EngagementSpec):
     app_id: str
     status: Literal[STATUSES]  # type: ignore[valid-type]
     version: int
+    ever_active: bool = Field(
+        description="It has been active: variant keys, weights, ab_test and control_percent "
+        "are frozen."
+    )
     created_at: str
     updated_at: str
 

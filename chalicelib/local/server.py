@@ -7,6 +7,7 @@ it set and the class Chalice's local server swaps onto the app, so a test proces
 
 import json
 import os
+import socket
 import threading
 from contextlib import ExitStack
 from pathlib import Path
@@ -43,6 +44,20 @@ def chalice_config(stage: str) -> Config:
         config_from_disk=from_disk,
         default_params={"api_gateway_stage": "api", "autogen_policy": False},
     )
+
+
+def _without_nagle(server) -> None:
+    """TCP_NODELAY on every accepted connection. http.server writes a response's headers and
+    body separately; with Nagle's algorithm the body then waits for the ACK that a keep-alive
+    client delays (40 ms on Linux), so each request on a reused connection took 40 ms more."""
+    accept = server.get_request
+
+    def get_request():
+        connection, address = accept()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection, address
+
+    server.get_request = get_request
 
 
 class LocalHerald:
@@ -94,6 +109,7 @@ class LocalHerald:
         self._app_class = type(self._app)
         self._server = create_local_server(self._app, config, HOST, self.port)
         self.port = self._server.server.server_address[1]
+        _without_nagle(self._server.server)
         self._threads = [
             threading.Thread(
                 target=self._server.server.serve_forever, name="herald-local-http", daemon=True

@@ -19,7 +19,15 @@ from chalicelib.services import clock
 from chalicelib.services.preconditions import check_version
 
 TRANSITION_RETRIES = 5
-READ_ONLY = ("engagement_id", "app_id", "status", "version", "created_at", "updated_at")
+READ_ONLY = (
+    "engagement_id",
+    "app_id",
+    "status",
+    "version",
+    "ever_active",
+    "created_at",
+    "updated_at",
+)
 
 
 def engagement_view(engagement: Engagement) -> dict:
@@ -29,6 +37,8 @@ def engagement_view(engagement: Engagement) -> dict:
         **engagement.spec,
         "status": engagement.status,
         "version": engagement.version,
+        # Once true, the assignment fields are frozen (see update): clients can check first.
+        "ever_active": engagement.ever_active,
         "created_at": engagement.created_at,
         "updated_at": engagement.updated_at,
     }

@@ -1,0 +1,146 @@
+"""What Herald answers, as pydantic v2 models of this SDK's own (nothing shared with the server).
+
+Answers may gain fields: every model keeps the fields it does not know (`extra="allow"`), so a
+newer server never breaks an older SDK, and `model_dump()` gives back everything that was sent.
+"""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class App(Model):
+    app_id: str
+    name: str
+    created_at: str | None = None
+
+
+class AppCreated(App):
+    admin_key: str
+    client_key: str
+
+
+class Keys(Model):
+    app_id: str
+    admin_key: str | None = None
+    client_key: str | None = None
+
+
+class Audience(Model):
+    audience_id: str
+    app_id: str
+    name: str
+    description: str = ""
+    rules: dict[str, Any]
+    used_by: list[str] = []
+    version: int
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+STATE = ("engagement_id", "app_id", "status", "version", "ever_active", "created_at", "updated_at")
+
+
+class Engagement(Model):
+    """An engagement as stored: its spec (name, variants, schedule, ...) and its state."""
+
+    engagement_id: str
+    app_id: str
+    name: str
+    status: str
+    version: int
+    ab_test: bool = False
+    control_percent: int | float = 0
+    variants: list[dict[str, Any]]
+    schedule: dict[str, Any]
+    audience: dict[str, Any] = {}
+    trigger: dict[str, Any] = {}
+    frequency: dict[str, Any] = {}
+    priority: int = 5
+    metrics: list[dict[str, Any]] = []
+    conversion: dict[str, Any] | None = None
+    test_device_ids: list[str] = []
+    description: str = ""
+    type: str = "in_app_message"
+    ever_active: bool | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+    def spec(self) -> dict[str, Any]:
+        """The fields an owner writes (what a create takes and a PATCH may change)."""
+        return {k: v for k, v in self.model_dump(exclude_none=True).items() if k not in STATE}
+
+
+class Device(Model):
+    device_id: str
+    app_id: str
+    user_id: str | None = None
+    platform: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    attributes: dict[str, Any] = {}
+
+
+class FetchedMessage(Model):
+    engagement_id: str
+    variant: str
+    priority: int = 5
+    test: bool = False
+    message: dict[str, Any]
+    metrics: dict[str, str] = {}
+    expires_at: str | None = None
+
+
+class Messages(Model):
+    messages: list[FetchedMessage]
+    next_fetch_after: int | None = None
+
+
+class Explanation(Model):
+    engagement_id: str
+    name: str
+    eligible: bool
+    reason: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+class Explain(Model):
+    device_id: str
+    event: str
+    engagements: list[Explanation]
+
+
+class VariantMetrics(Model):
+    key: str
+    impressions: int = 0
+    unique_devices: int = 0
+    clicks: int = 0
+    clicks_by_element: dict[str, int] = {}
+    metrics: dict[str, int] = {}
+    dismissals: int = 0
+    render_errors: int = 0
+    conversions: int = 0
+    ctr: float | None = None
+    conversion_rate: float | None = None
+    lift_vs_control: float | None = None
+    lift_vs_first: float | None = None
+    p_value: float | None = None
+    significant: bool = False
+
+
+class ControlMetrics(Model):
+    assigned: int = 0
+    conversions: int = 0
+    conversion_rate: float | None = None
+
+
+class Metrics(Model):
+    engagement_id: str
+    goal: str
+    variants: list[VariantMetrics]
+    control: ControlMetrics | None = None
+    series: list[dict[str, Any]] | None = None
