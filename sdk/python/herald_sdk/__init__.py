@@ -18,10 +18,12 @@ from herald_sdk.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from herald_sdk.models import AppCreated
 from herald_sdk.transport import RetryPolicy
 
 __all__ = [
     "ApiError",
+    "AppCreated",
     "BadRequest",
     "Conflict",
     "ConnectionFailed",

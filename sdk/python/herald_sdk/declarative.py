@@ -331,14 +331,25 @@ def diff(before: Any, after: Any, path: str = "") -> list[FieldChange]:
             else:
                 changes += diff(before[key], after[key], sub)
         return changes
-    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+    if isinstance(before, list) and isinstance(after, list) and _same_kind_items(before, after):
         changes = []
-        for index, (old, new) in enumerate(zip(before, after, strict=True)):
-            changes += diff(old, new, f"{path}[{index}]")
+        for index in range(max(len(before), len(after))):
+            old = before[index] if index < len(before) else None
+            new = after[index] if index < len(after) else None
+            if index >= len(before) or index >= len(after):
+                changes.append(FieldChange(f"{path}[{index}]", old, new))
+            else:
+                changes += diff(old, new, f"{path}[{index}]")
         return changes
     if (before == after and type(before) is type(after)) or _same_number(before, after):
         return []
     return [FieldChange(path, before, after)]
+
+
+def _same_kind_items(before: list, after: list) -> bool:
+    """Lists of objects compare item by item; lists of plain values (ids, names) as a whole
+    when their lengths differ, which reads better."""
+    return len(before) == len(after) or all(isinstance(i, dict) for i in before + after)
 
 
 def _same_number(a: Any, b: Any) -> bool:
@@ -414,7 +425,9 @@ def _plan_engagement(
     action = Action("engagement", name, UPDATE, changes, patch, found.engagement_id, found.version)
     if has_run(found):
         frozen = [
-            FROZEN_NAMES.get(k, k) for k, v in assignment(spec).items() if assignment(stored)[k] != v
+            FROZEN_NAMES.get(k, k)
+            for k, v in assignment(spec).items()
+            if assignment(stored)[k] != v
         ]
         if frozen:
             action.verb = REFUSED

@@ -45,6 +45,7 @@ def verdict(metrics: Metrics) -> str:
         baseline_name = f"variant {variants[0].key}"
         baseline_rate = goal_rate(metrics, variants[0])
         compared = variants[1:]
+
     def better(v: VariantMetrics) -> bool:  # lift is unknown when the baseline rate is 0
         return (goal_rate(metrics, v) or 0) > (baseline_rate or 0)
 
