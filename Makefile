@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean demo
 
 $(STAMP): requirements.txt requirements-dev.txt sdk/python/pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -12,6 +12,12 @@ $(STAMP): requirements.txt requirements-dev.txt sdk/python/pyproject.toml
 
 run: $(STAMP)
 	$(VENV)/bin/python -m chalicelib.local
+
+# From nothing to a significant A/B test in the console: starts its own local Herald on a free
+# port (or reuses HERALD_URL + HERALD_ROOT_KEY), simulates devices, prints the console URL and
+# admin key, and keeps serving until Ctrl-C (sdk/python/README.md).
+demo: $(STAMP)
+	$(VENV)/bin/python sdk/python/examples/demo.py $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

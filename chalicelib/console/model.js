@@ -7,7 +7,15 @@ import { conditionFromJson, conditionToJson } from "./rules.js";
 
 export const KEYS = "ABCDEFGH";
 export const MAX_VARIANTS = 8;
-export const READ_ONLY = ["engagement_id", "app_id", "status", "version", "created_at", "updated_at"];
+export const READ_ONLY = [
+  "engagement_id",
+  "app_id",
+  "status",
+  "version",
+  "ever_active",
+  "created_at",
+  "updated_at",
+];
 
 export function newMessage() {
   return {
