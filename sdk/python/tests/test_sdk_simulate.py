@@ -29,7 +29,7 @@ def test_a_seeded_fleet_is_counted_exactly_and_strong_rates_are_significant(hera
         "--engagement",
         "Spring sale",
         "--devices",
-        "80",
+        "50",
         "--ctr",
         "A=0.05,B=0.5",
         "--conversion",
@@ -48,7 +48,7 @@ def test_a_seeded_fleet_is_counted_exactly_and_strong_rates_are_significant(hera
     report = summary["report"]
 
     assert summary["errors"] == {} and summary["stopped_by"] is None
-    assert summary["devices"] == 80
+    assert summary["devices"] == 50
     sent = summary["impressions_sent"]
     assert sum(sent.values()) == summary["events_sent"]["impression"]
     assert {v["key"]: v["impressions"] for v in report["variants"]} == {
