@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain import rules
+from chalicelib.domain import questions, rules, templates
 
 _HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
 _TOKEN = r"^[A-Za-z0-9_.:-]+$"
@@ -137,19 +137,88 @@ class ButtonAction(Strict):
         return self
 
 
+Template = AfterValidator(templates.check)  # {{ … }} tags: chalicelib/domain/templates.py
+Title = Annotated[str, StringConstraints(max_length=templates.TITLE_CHARS), Template]
+Body = Annotated[str, StringConstraints(max_length=templates.BODY_CHARS), Template]
+Label = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=templates.LABEL_CHARS),
+    Template,
+]
+Prompt = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=templates.PROMPT_CHARS),
+    Template,
+]
+SubmitLabel = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=templates.LABEL_CHARS)
+]
+OptionLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+
+
 class Button(Strict):
     id: ElementId
-    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    label: Label
     action: ButtonAction
     background_color: Colour | None = None
     text_color: Colour | None = None
 
 
+class ChoiceOption(Strict):
+    id: ElementId
+    label: OptionLabel
+
+
+class _Question(Strict):
+    prompt: Prompt
+    submit_label: SubmitLabel = "Submit"
+
+
+class RatingQuestion(_Question):
+    type: Literal["rating"]
+
+
+class NpsQuestion(_Question):
+    type: Literal["nps"]
+
+
+class ChoiceQuestion(_Question):
+    type: Literal["choice"]
+    options: Annotated[list[ChoiceOption], Field(min_length=2, max_length=6)]
+    multiple: bool = False
+
+    @field_validator("options")
+    @classmethod
+    def _unique_ids(cls, options: list[ChoiceOption]) -> list[ChoiceOption]:
+        if len({option.id for option in options}) != len(options):
+            raise ValueError("option ids must be unique")
+        return options
+
+
+class TextQuestion(_Question):
+    type: Literal["text"]
+    max_length: Annotated[int, Field(ge=1, le=questions.MAX_TEXT)] = questions.MAX_TEXT
+
+
+Question = Annotated[
+    RatingQuestion | NpsQuestion | ChoiceQuestion | TextQuestion, Field(discriminator="type")
+]
+
+
+class QuestionLocalization(Strict):
+    prompt: Prompt | None = None
+    submit_label: SubmitLabel | None = None
+    options: dict[ElementId, OptionLabel] = {}
+
+
 class Localization(Strict):
-    title: Annotated[str, StringConstraints(max_length=120)] | None = None
-    body: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    title: Title | None = None
+    body: Body | None = None
     image_url: HttpUrl | None = None
-    buttons: dict[ElementId, Annotated[str, StringConstraints(min_length=1, max_length=40)]] = {}
+    buttons: dict[
+        ElementId, Annotated[str, StringConstraints(min_length=1, max_length=40), Template]
+    ] = {}
+    question: QuestionLocalization | None = None
 
 
 Layout = Literal["banner_top", "banner_bottom", "modal", "full_screen", "card", "image_only"]
@@ -157,8 +226,8 @@ Layout = Literal["banner_top", "banner_bottom", "modal", "full_screen", "card", 
 
 class Message(Strict):
     layout: Layout
-    title: Annotated[str, StringConstraints(max_length=120)] | None = None
-    body: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    title: Title | None = None
+    body: Body | None = None
     image_url: HttpUrl | None = None
     background_color: Colour | None = None
     text_color: Colour | None = None
@@ -167,6 +236,7 @@ class Message(Strict):
         dict[Token, Annotated[str, StringConstraints(max_length=1000)]], Field(max_length=20)
     ] = {}
     localizations: Annotated[dict[Locale, Localization], Field(max_length=50)] = {}
+    question: Question | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "Message":
@@ -183,6 +253,17 @@ class Message(Strict):
                 raise ValueError(
                     f"localizations.{locale}.buttons: unknown button id(s) {sorted(unknown)}"
                 )
+            asked = localization.question
+            if asked is not None and self.question is None:
+                raise ValueError(f"localizations.{locale}.question: the message asks no question")
+            if asked is not None and asked.options:
+                options = getattr(self.question, "options", [])
+                unknown = set(asked.options) - {option.id for option in options}
+                if unknown:
+                    raise ValueError(
+                        f"localizations.{locale}.question.options: unknown option id(s) "
+                        f"{sorted(unknown)}"
+                    )
         return self
 
 
@@ -355,7 +436,7 @@ DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
 VariantKey = Annotated[
     str, StringConstraints(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
 ]
-EVENT_TYPES = ("impression", "click", "dismiss", "custom", "render_error")
+EVENT_TYPES = ("impression", "click", "dismiss", "custom", "render_error", "response")
 MAX_EVENTS = 100
 
 
@@ -395,8 +476,24 @@ class CustomEvent(_Event):
     name: Token
 
 
+AnswerValue = (
+    Annotated[int, Field(ge=-1000, le=1000)]
+    | Annotated[str, StringConstraints(min_length=1, max_length=questions.MAX_TEXT)]
+    | Annotated[list[ElementId], Field(min_length=1, max_length=6)]
+)
+
+
+class ResponseEvent(_MessageEvent):
+    """An answer to the question of the message shown. Its shape is checked here; whether it
+    answers that question is checked by POST /events against the app's engagements (400), and
+    again by the consumer, which rejects what no longer fits (the question changed meanwhile)."""
+
+    type: Literal["response"]
+    value: AnswerValue
+
+
 ClientEvent = Annotated[
-    ImpressionEvent | ClickEvent | DismissEvent | RenderErrorEvent | CustomEvent,
+    ImpressionEvent | ClickEvent | DismissEvent | RenderErrorEvent | CustomEvent | ResponseEvent,
     Field(discriminator="type"),
 ]
 
@@ -423,6 +520,7 @@ QueuedEvent = Annotated[
     | DismissEvent
     | RenderErrorEvent
     | CustomEvent
+    | ResponseEvent
     | ControlAssignedEvent,
     Field(discriminator="type"),
 ]

@@ -40,4 +40,20 @@ def localize(message: dict[str, Any], locale: str | None) -> dict[str, Any]:
         {**button, "label": labels.get(button["id"], button["label"])}
         for button in message.get("buttons", [])
     ]
+    if message.get("question"):
+        shown["question"] = _localized_question(message["question"], chosen.get("question") or {})
+    return shown
+
+
+def _localized_question(question: dict[str, Any], chosen: dict[str, Any]) -> dict[str, Any]:
+    shown = {**question}
+    for field in ("prompt", "submit_label"):
+        if chosen.get(field) is not None:
+            shown[field] = chosen[field]
+    labels = chosen.get("options") or {}
+    if "options" in question:
+        shown["options"] = [
+            {**option, "label": labels.get(option["id"], option["label"])}
+            for option in question["options"]
+        ]
     return shown
