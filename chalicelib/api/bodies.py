@@ -64,16 +64,31 @@ def _describe_one(item: dict[str, Any]) -> str:
     path = _path(item["loc"])
     if item["type"] == "extra_forbidden":
         return f"{path}: unknown field"
+    if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        expected = (item.get("ctx") or {}).get("expected_tags", "")
+        return f"{path}.{(item.get('ctx') or {}).get('discriminator', 'type').strip(chr(39))}: " + (
+            f"must be one of {expected}"
+        )
     message = item["msg"].removeprefix("Value error, ")
     return f"{path}: {message}" if path else message
 
 
+# the tags of discriminated unions, which pydantic puts in the path after the field
+_UNION_TAGS = {"question": frozenset({"rating", "nps", "choice", "text"})}
+
+
 def _path(loc: tuple) -> str:
     path = ""
+    previous = None
     for part in loc:
+        tagged, previous = previous, part
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in ("function-after", "tagged-union") or "[" in str(part):
+        elif (
+            part in ("function-after", "tagged-union")
+            or "[" in str(part)
+            or part in _UNION_TAGS.get(tagged, ())
+        ):
             continue
         else:
             path += f".{part}" if path else str(part)

@@ -137,19 +137,30 @@ class ButtonAction(Strict):
         return self
 
 
-Template = AfterValidator(templates.check)  # {{ … }} tags: chalicelib/domain/templates.py
-Title = Annotated[str, StringConstraints(max_length=templates.TITLE_CHARS), Template]
-Body = Annotated[str, StringConstraints(max_length=templates.BODY_CHARS), Template]
-Label = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=templates.LABEL_CHARS),
-    Template,
-]
-Prompt = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=templates.PROMPT_CHARS),
-    Template,
-]
+def _template(limit: int) -> Any:
+    """A text field that may hold {{ … }} tags (chalicelib/domain/templates.py): `limit`
+    characters rendered; the template itself may be longer."""
+    return Annotated[
+        str,
+        StringConstraints(max_length=templates.SOURCE_FACTOR * limit),
+        AfterValidator(templates.checker(limit)),
+    ]
+
+
+def _stripped_template(limit: int) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=templates.SOURCE_FACTOR * limit
+        ),
+        AfterValidator(templates.checker(limit)),
+    ]
+
+
+Title = _template(templates.TITLE_CHARS)
+Body = _template(templates.BODY_CHARS)
+Label = _stripped_template(templates.LABEL_CHARS)
+Prompt = _stripped_template(templates.PROMPT_CHARS)
 SubmitLabel = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=templates.LABEL_CHARS)
 ]
@@ -215,9 +226,7 @@ class Localization(Strict):
     title: Title | None = None
     body: Body | None = None
     image_url: HttpUrl | None = None
-    buttons: dict[
-        ElementId, Annotated[str, StringConstraints(min_length=1, max_length=40), Template]
-    ] = {}
+    buttons: dict[ElementId, _stripped_template(templates.LABEL_CHARS)] = {}
     question: QuestionLocalization | None = None
 
 

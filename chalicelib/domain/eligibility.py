@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from chalicelib.domain import assignment, rules
 from chalicelib.domain.lifecycle import ACTIVE, PAUSED, SCHEDULED
 
+MAX_FAILURES_SHOWN = 10
 BUCKET_SECONDS = 900  # impressions are counted in quarter hours: every UTC offset is a multiple
 
 NOT_ACTIVE = "not_active"
@@ -67,6 +68,7 @@ class CompiledEngagement:
     frequency: Frequency
     metrics: Mapping[str, str]
     test_device_ids: frozenset[str]
+    audience_ids: tuple[str, ...] = ()  # of `audiences`, in the same order
 
     @property
     def for_everyone(self) -> bool:
@@ -93,6 +95,11 @@ def compile_engagement(
         ),
         audiences=tuple(
             rules.parse_rule(audience_rules[audience_id], "rules")
+            for audience_id in audience.get("audience_ids", [])
+            if audience_id in audience_rules
+        ),
+        audience_ids=tuple(
+            audience_id
             for audience_id in audience.get("audience_ids", [])
             if audience_id in audience_rules
         ),
@@ -200,7 +207,11 @@ def decide(
     history: ImpressionHistory,
     occasion: Occasion,
     now: datetime,
+    behaviour: rules.Behaviour = rules.NO_BEHAVIOUR,
+    explain: bool = False,
 ) -> Decision:
+    """`behaviour` is the subject's profile (behavioural audience conditions read it);
+    `explain` adds to a `not_in_audience` decision the conditions that failed."""
     if device.device_id in engagement.test_device_ids:
         trigger = _trigger_problem(engagement, occasion)
         if trigger is not None:
@@ -223,7 +234,7 @@ def decide(
     trigger = _trigger_problem(engagement, occasion)
     if trigger is not None:
         return trigger
-    audience = _audience_problem(engagement, device)
+    audience = _audience_problem(engagement, device, behaviour, explain)
     if audience is not None:
         return audience
     placed = assignment.assign(
@@ -258,7 +269,9 @@ def _trigger_problem(engagement: CompiledEngagement, occasion: Occasion) -> Deci
     return None
 
 
-def _audience_problem(engagement: CompiledEngagement, device: Device) -> Decision | None:
+def _audience_problem(
+    engagement: CompiledEngagement, device: Device, behaviour: rules.Behaviour, explain: bool
+) -> Decision | None:
     if engagement.for_everyone:
         return None
     if not device.registered:
@@ -269,9 +282,21 @@ def _audience_problem(engagement: CompiledEngagement, device: Device) -> Decisio
     if user_id and user_id in engagement.user_ids:
         return None
     lookup = rules.device_lookup({**device.fields, "device_id": device.device_id})
-    if any(rules.evaluate(rule, lookup) for rule in engagement.audiences):
+    if any(rules.evaluate(rule, lookup, behaviour) for rule in engagement.audiences):
         return None
-    return _no(NOT_IN_AUDIENCE, registered=True)
+    if not explain:
+        return _no(NOT_IN_AUDIENCE, registered=True)
+    failed = [
+        {"audience_id": audience_id, **failure}
+        for audience_id, rule in zip(engagement.audience_ids, engagement.audiences, strict=True)
+        for failure in rules.failures(rule, lookup, behaviour)
+    ]
+    return _no(
+        NOT_IN_AUDIENCE,
+        registered=True,
+        failed=failed[:MAX_FAILURES_SHOWN],
+        message="; ".join(failure["message"] for failure in failed[:MAX_FAILURES_SHOWN]),
+    )
 
 
 def _cap_problem(

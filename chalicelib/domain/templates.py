@@ -12,7 +12,7 @@ dropped, and a value is cut at MAX_VALUE_CHARS; the rendered text is cut at the 
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -106,10 +106,26 @@ def _tag(inner: str, at: int) -> Tag:
     return Tag(root=root, name=found.group("name"), default=default)
 
 
-def check(text: str) -> str:
-    """`text` when it is a valid template; for validators (raises TemplateError)."""
-    parse(text)
-    return text
+SOURCE_FACTOR = 4  # a template may be longer than what it renders: its tags take room
+
+
+def checker(limit: int) -> Callable[[str], str]:
+    """A validator for a field of `limit` characters: plain text of at most `limit`, or a valid
+    template of at most SOURCE_FACTOR times that (its rendering is cut at `limit`)."""
+
+    def check(text: str) -> str:
+        if not has_tags(text) and "}}" not in text:
+            if len(text) > limit:
+                raise TemplateError(f"at most {limit} characters, got {len(text)}")
+            return text
+        if len(text) > SOURCE_FACTOR * limit:
+            raise TemplateError(
+                f"a template is at most {SOURCE_FACTOR * limit} characters, got {len(text)}"
+            )
+        parse(text)
+        return text
+
+    return check
 
 
 def has_tags(text: str | None) -> bool:

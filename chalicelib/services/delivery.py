@@ -2,8 +2,10 @@
 
 A fetch costs two DynamoDB requests whatever the number of engagements: one TransactGetItems for
 the app (its key hash and catalog version) and the device, one GetItem for the subject's
-impression history. The app's engagements are compiled once per catalog version and kept in
-memory, so they are re-read only after an owner changed something. A subject found in a control
+delivery record: its impression histories and its behaviour profile, which behavioural audience
+conditions read (so they cost no request of their own). The app's engagements are compiled once
+per catalog version and kept in memory, so they are re-read only after an owner changed
+something. A subject found in a control
 group that its history does not record yet is counted through the events queue (an SQS send).
 """
 
@@ -17,10 +19,11 @@ from typing import Any
 from chalicelib import observability
 from chalicelib.adapters.dynamo import App, AudienceRules, Deliveries, Devices, Engagements
 from chalicelib.api.models import FetchMessages
-from chalicelib.domain import eligibility
+from chalicelib.domain import eligibility, templates
 from chalicelib.domain.eligibility import CompiledEngagement, Decision, ImpressionHistory
 from chalicelib.domain.history import records_control
 from chalicelib.domain.localization import localize
+from chalicelib.domain.profile import ProfileView
 from chalicelib.errors import NotFound
 from chalicelib.services import clock
 from chalicelib.services.access import Access
@@ -142,9 +145,9 @@ class DeliveryService:
         occasion = eligibility.OnEvent(request.event, request.attributes)
         candidates = catalog.by_event.get(request.event, ())
         shown = self._eligible(app_id, device, candidates, occasion, now)
-        locale = device.fields.get("locale")
+        values = _template_values(device, request.attributes)
         messages = [
-            _message(engagement, decision, locale)
+            _message(engagement, decision, device, values)
             for engagement, decision in shown[: self._max_messages]
         ]
         observability.count(observability.FETCHES)
@@ -169,11 +172,11 @@ class DeliveryService:
         catalog = self._catalogs.for_app(app)
         device = _device(device_id, stored_device)
         shown = self._eligible(app_id, device, catalog.engagements, occasion, clock.now())
-        locale = device.fields.get("locale")
+        values = _template_values(device, {})  # no triggering event is known yet
         observability.count(observability.FETCHES)
         observability.count(observability.MESSAGES_SHOWN, len(shown))
         return [
-            Shown(engagement, decision, _message(engagement, decision, locale))
+            Shown(engagement, decision, _message(engagement, decision, device, values))
             for engagement, decision in shown
         ]
 
@@ -187,12 +190,15 @@ class DeliveryService:
     ) -> list[tuple[CompiledEngagement, Decision]]:
         """The candidates the device gets, by priority; control-group subjects that their
         history does not record yet are queued as assigned."""
-        histories = self._deliveries.history(app_id, device.subject)
+        record = self._deliveries.of_subject(app_id, device.subject)
+        behaviour = ProfileView(record.profile, now.timestamp())
         shown = []
         unrecorded_control = []
         for engagement in candidates:
-            entry = histories.get(engagement.engagement_id)
-            decision = eligibility.decide(engagement, device, history_of(entry), occasion, now)
+            entry = record.history.get(engagement.engagement_id)
+            decision = eligibility.decide(
+                engagement, device, history_of(entry), occasion, now, behaviour
+            )
             if decision.eligible:
                 shown.append((engagement, decision))
             elif decision.reason == eligibility.CONTROL_GROUP and not records_control(entry or {}):
@@ -211,8 +217,9 @@ class DeliveryService:
             raise NotFound(f"no app {app_id}")
         catalog = self._catalogs.for_app(app)
         device = _device(device_id, stored_device)
-        histories = self._deliveries.history(app_id, device.subject)
+        record = self._deliveries.of_subject(app_id, device.subject)
         now = clock.now()
+        behaviour = ProfileView(record.profile, now.timestamp())
         ordered = sorted(catalog.engagements, key=_priority_order)
         asked = (
             {"event": occasion.name}
@@ -223,15 +230,19 @@ class DeliveryService:
             "device_id": device_id,
             **asked,
             "registered": stored_device is not None,
+            "subject": device.subject,
+            "profile": behaviour.summary(),
             "engagements": [
                 _explanation(
                     engagement,
                     eligibility.decide(
                         engagement,
                         device,
-                        history_of(histories.get(engagement.engagement_id)),
+                        history_of(record.history.get(engagement.engagement_id)),
                         occasion,
                         now,
+                        behaviour,
+                        explain=True,
                     ),
                 )
                 for engagement in ordered
@@ -257,13 +268,30 @@ def _device(device_id: str, stored) -> eligibility.Device:
     return eligibility.Device(device_id=device_id, registered=True, fields=stored.fields)
 
 
-def _message(engagement: CompiledEngagement, decision: Decision, locale: str | None) -> dict:
+def _template_values(
+    device: eligibility.Device, event_attributes: Mapping[str, Any]
+) -> templates.Values:
+    return templates.Values(
+        user_id=device.fields.get("user_id"),
+        attributes=device.fields.get("attributes") or {},
+        event=event_attributes,
+    )
+
+
+def _message(
+    engagement: CompiledEngagement,
+    decision: Decision,
+    device: eligibility.Device,
+    values: templates.Values,
+) -> dict:
+    """The message as the device shows it: localized, its templates rendered."""
+    localized = localize(engagement.messages[decision.variant], device.fields.get("locale"))
     return {
         "engagement_id": engagement.engagement_id,
         "variant": decision.variant,
         "priority": engagement.priority,
         "test": decision.test,
-        "message": localize(engagement.messages[decision.variant], locale),
+        "message": templates.render_message(localized, values),
         "metrics": dict(engagement.metrics),
         "expires_at": clock.iso_seconds(engagement.end_at),
     }

@@ -85,11 +85,24 @@ class Deliveries:
 
     def history(self, app_id: str, subject: str) -> dict[str, dict]:
         """Per-engagement impression history of a subject ({} when it has seen nothing)."""
+        return self.of_subject(app_id, subject).history
+
+    def of_subject(self, app_id: str, subject: str) -> "SubjectRecord":
+        """The subject's histories and profile, in one GetItem."""
         try:
             record = DeliveryRecord.get(subject_key(app_id, subject), consistent_read=True)
         except DeliveryRecord.DoesNotExist:
-            return {}
-        return record.history.as_dict() if record.history else {}
+            return SubjectRecord({}, {})
+        return SubjectRecord(
+            record.history.as_dict() if record.history else {},
+            record.profile.as_dict() if record.profile else {},
+        )
+
+
+@dataclass(frozen=True)
+class SubjectRecord:
+    history: dict[str, dict]  # engagement id -> entry (chalicelib/domain/history.py)
+    profile: dict[str, Any]  # chalicelib/domain/profile.py
 
 
 class DeviceUsers:

@@ -124,6 +124,8 @@ class DeliveryRecord(Model):
 
     subject = UnicodeAttribute(hash_key=True)  # "<app_id>#user:<id>" or "<app_id>#device:<id>"
     history = MapAttribute(default=dict)
+    # the subject's behaviour, for behavioural audience conditions (chalicelib/domain/profile.py)
+    profile = MapAttribute(null=True)
     version = NumberAttribute(null=True)
 
 
