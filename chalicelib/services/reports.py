@@ -7,7 +7,8 @@ the click-through rate (clicks / impressions). Each variant's p-value is a two-s
 two-proportion z-test of its goal metric against the control group when there is one and the
 goal is conversions, otherwise against the first variant (whose own p_value and lift_vs_first are
 null). `?from=` and `?to=` (UTC days, inclusive) bound the days summed; unique devices are then
-the devices first reached in those days.
+the devices first reached in those days. A variant whose message asks a question also reports its
+answers (chalicelib/domain/questions.py): responses, response_rate, distribution, mean, nps.
 """
 
 import re
@@ -16,7 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from chalicelib.adapters.dynamo import Engagements, EventCounts
-from chalicelib.domain import stats, tally
+from chalicelib.domain import questions, stats, tally
 from chalicelib.errors import InvalidInput, NotFound
 
 MAX_SERIES_DAYS = 366
@@ -128,6 +129,10 @@ def _counts(variant: dict[str, Any], spec: dict[str, Any], counts: Counter) -> d
             by_element[name.removeprefix(tally.ELEMENT_PREFIX)] = value
         elif name.startswith(tally.METRIC_PREFIX):
             by_metric[name.removeprefix(tally.METRIC_PREFIX)] = value
+    answers = {}
+    question = variant["message"].get("question")
+    if question or counts[questions.RESPONSES]:
+        answers = questions.report(question, counts, counts[tally.IMPRESSIONS])
     return {
         "key": variant["key"],
         "impressions": counts[tally.IMPRESSIONS],
@@ -138,6 +143,7 @@ def _counts(variant: dict[str, Any], spec: dict[str, Any], counts: Counter) -> d
         "dismissals": counts[tally.DISMISSALS],
         "render_errors": counts[tally.RENDER_ERRORS],
         "conversions": counts[tally.CONVERSIONS],
+        **answers,
     }
 
 
