@@ -1,14 +1,21 @@
-"""The SDK's tests run against a real local Herald: the `make run` harness (HTTP server, local
-scheduler and events consumer over moto) started once per test module, in this process.
+"""The SDK's tests run against a real local Herald: `make run` (HTTP server, local scheduler
+and events consumer over moto) in its own process, started once; the tests that reach into
+moto (to take the events queue away) start the same harness in this process instead.
 
-Only the tests import the server (to start it); the SDK itself never does.
+The SDK itself never imports the server.
 """
 
+import os
 import secrets
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import pytest
 from herald_sdk import AppCreated, DeviceClient, Herald
 from herald_sdk.cli.main import app as cli_app
@@ -17,10 +24,56 @@ from typer.testing import CliRunner
 from chalicelib.local.server import LocalHerald
 
 ROOT_KEY = "herald_root_" + secrets.token_hex(32)
+REPO = Path(__file__).resolve().parents[3]
+
+
+@dataclass
+class Served:
+    url: str
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """`make run` in its own process, as a user runs it (its logs stay out of the command's
+    output), shared by the SDK's tests; each test makes its own app."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path_factory.mktemp("herald") / "server.log"
+    env = {**os.environ, "HERALD_PORT": str(port), "HERALD_ROOT_KEY": ROOT_KEY}
+    env.pop("HERALD_ROOT_KEY_HASH", None)
+    with open(log, "w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chalicelib.local"],
+            cwd=REPO,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def ready():
+        if process.poll() is not None:
+            raise AssertionError(f"the local Herald exited: {log.read_text()[-2000:]}")
+        try:
+            return httpx.get(url + "/v1/openapi.json", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(ready, 90, every=0.2)
+        yield Served(url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 @pytest.fixture(scope="module")
-def server():
+def in_process_server():
+    """The same harness inside this process, for tests that reach into its moto."""
     harness = LocalHerald(port=0, root_key=ROOT_KEY, mock=True, visibility_timeout=1)
     harness.start()
     yield harness

@@ -6,6 +6,7 @@ from conftest import ROOT_KEY, engagement_spec
 from herald_sdk import (
     BadRequest,
     Conflict,
+    DeviceClient,
     Forbidden,
     Herald,
     HeraldError,
@@ -168,7 +169,14 @@ def test_explain_metrics_and_the_openapi_document(shop):
     assert "paths" in shop.admin.openapi()
 
 
-def test_a_503_is_retried_after_the_servers_retry_after(shop):
+@pytest.fixture
+def local_shop(in_process_server):
+    with Herald(in_process_server.url, root_key=ROOT_KEY) as root:
+        created = root.create_app("Queue-less shop")
+    return DeviceClient(in_process_server.url, created.client_key)
+
+
+def test_a_503_is_retried_after_the_servers_retry_after(local_shop):
     """The events queue gone: Herald answers 503 with Retry-After: 5. The client waits what
     the server asks (here: records it, and brings the queue back meanwhile) and retries."""
     settings = get_settings()
@@ -180,12 +188,12 @@ def test_a_503_is_retried_after_the_servers_retry_after(shop):
         waits.append(seconds)
         create_all(settings)  # the queue is back before the retry
 
-    shop.device.transport._sleep = wait
+    local_shop.transport._sleep = wait
     event = {"id": "e-1", "device_id": "d-1", "type": "custom", "name": "purchase"}
     event["timestamp"] = engagement_spec()["schedule"]["start_at"]
-    assert shop.device.send_events([event]) == 1
+    assert local_shop.send_events([event]) == 1
     assert waits == [5.0]
-    assert shop.device.transport.retries == 1
+    assert local_shop.transport.retries == 1
 
 
 def test_an_unreachable_server_is_a_connection_failure():
