@@ -115,7 +115,7 @@ def run(*args: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", type=int, default=600)
+    parser.add_argument("--devices", type=int, default=400)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--exit", action="store_true", help="stop the server at the end")
     options = parser.parse_args()
@@ -150,8 +150,8 @@ def main() -> int:
         run("apply", "-f", str(spec), "--yes")
         run(
             "simulate", "--engagement", "Spring sale", "--devices", str(options.devices),
-            "--ctr", "A=0.04,B=0.12", "--conversion", "A=0.05,B=0.16,control=0.03",
-            "--seed", str(options.seed), "--concurrency", "8",
+            "--ctr", "A=0.04,B=0.12", "--conversion", "A=0.05,B=0.2,control=0.04",
+            "--seed", str(options.seed), "--concurrency", "6",
         )  # fmt: skip
         run("metrics", "Spring sale")
         elapsed = time.monotonic() - began

@@ -85,6 +85,16 @@ class Herald:
     def get_app(self) -> App:
         return App.model_validate(self._get(self._app()))
 
+    def update_app(self, name: str | None = None, web_origins: list[str] | None = None) -> App:
+        """Change the app's settings (a merge patch: what is not given stays)."""
+        patch: dict[str, Any] = {}
+        if name is not None:
+            patch["name"] = name
+        if web_origins is not None:
+            patch["web_origins"] = web_origins
+        reply = self._http.request("PATCH", self._app(), json=patch)
+        return App.model_validate(reply.body)
+
     def rotate_keys(self) -> Keys:
         """New keys for the app; the answer holds them (shown once)."""
         return Keys.model_validate(self._post(self._app() + "/keys/rotate"))

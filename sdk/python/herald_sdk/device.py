@@ -64,12 +64,13 @@ class DeviceClient:
 
     def send_events(self, events: list[dict[str, Any]]) -> int:
         """Send events as they are (each with id, device_id, type, timestamp, ...), in requests
-        of at most 100; returns how many Herald accepted."""
+        of at most 100; returns how many Herald accepted. Sending again is harmless (Herald
+        counts an event id once), so a send that got no answer is retried."""
         accepted = 0
         for start in range(0, len(events), MAX_EVENTS_PER_REQUEST):
             chunk = events[start : start + MAX_EVENTS_PER_REQUEST]
             reply = self._http.request(
-                "POST", f"/v1/apps/{self.app_id}/events", json={"events": chunk}
+                "POST", f"/v1/apps/{self.app_id}/events", json={"events": chunk}, idempotent=True
             )
             accepted += reply.body["accepted"]
         return accepted

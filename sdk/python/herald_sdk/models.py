@@ -16,6 +16,7 @@ class Model(BaseModel):
 class App(Model):
     app_id: str
     name: str
+    web_origins: list[str] = []
     created_at: str | None = None
 
 

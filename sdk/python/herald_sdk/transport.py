@@ -1,9 +1,12 @@
 """One HTTP session to Herald: JSON in and out, errors raised, 429/503 retried with backoff.
 
 A 429 or 503 means the request was not carried out (throttled, or the events queue could not
-be reached), so retrying it is safe even for a POST. The wait is the server's `Retry-After`
-when it gives one (seconds or an HTTP date), else exponential backoff with full jitter; both
-are capped, and the total time spent waiting is bounded.
+be reached), so retrying it is safe even for a POST. A request that got no answer at all (the
+connection failed or timed out) is retried only when repeating it is harmless: GET, PUT and
+DELETE, and a POST the caller marks idempotent (events: each carries its id, counted once).
+The wait is the server's `Retry-After` when it gives one (seconds or an HTTP date), else
+exponential backoff with full jitter; both are capped, and the total time spent waiting is
+bounded.
 """
 
 import email.utils
@@ -19,6 +22,7 @@ import httpx
 from herald_sdk.errors import ConnectionFailed, error_from
 
 RETRIED_STATUSES = frozenset({429, 503})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 USER_AGENT = "herald-sdk-python/0.1"
 
 
@@ -82,8 +86,10 @@ class Transport:
         json: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        idempotent: bool | None = None,
     ) -> Reply:
         """Send; return the reply when it is a success, raise an ApiError otherwise."""
+        repeatable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         sent = {**self._headers, **(headers or {})}
         query = {k: v for k, v in (params or {}).items() if v is not None}
         waited = 0.0
@@ -93,7 +99,18 @@ class Transport:
                     method, self.base_url + path, json=json, params=query, headers=sent
                 )
             except httpx.TransportError as error:
-                raise ConnectionFailed(f"cannot reach {self.base_url}: {error}") from error
+                delay = self._delay(attempt, None)
+                if (
+                    repeatable
+                    and attempt < self.retry.attempts
+                    and (waited + delay <= self.retry.max_total_wait)
+                ):
+                    waited += delay
+                    self.retries += 1
+                    self._sleep(delay)
+                    continue
+                problem = str(error) or type(error).__name__
+                raise ConnectionFailed(f"cannot reach {self.base_url}: {problem}") from error
             body = _body(response)
             if response.status_code < 400:
                 return Reply(response.status_code, body, response.headers)

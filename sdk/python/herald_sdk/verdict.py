@@ -29,6 +29,17 @@ def p_text(value: float | None) -> str:
     return "< 0.0001" if value < 0.0001 else f"{value:.4f}"
 
 
+def p_phrase(value: float | None) -> str:
+    text = p_text(value)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def _in_brackets(change: float | None, p_value: float | None) -> str:
+    """ "(+35.0%, p = 0.0123)", or "(p = 0.0123)" when the lift is unknown (baseline 0)."""
+    parts = [percent(change, signed=True)] if change is not None else []
+    return "(" + ", ".join([*parts, p_phrase(p_value)]) + ")"
+
+
 def verdict(metrics: Metrics) -> str:
     goal = GOALS.get(metrics.goal, metrics.goal)
     variants = metrics.variants
@@ -56,21 +67,21 @@ def verdict(metrics: Metrics) -> str:
         return (
             f"{best.key} wins: its {goal} is {percent(goal_rate(metrics, best))} against "
             f"{percent(baseline_rate)} for {baseline_name} "
-            f"({percent(lift(metrics, best), signed=True)}, p = {p_text(best.p_value)}). "
+            f"{_in_brackets(lift(metrics, best), best.p_value)}. "
             "The difference is significant at the 95% level."
         )
     if losers and len(losers) == len(compared):
         worst = min(losers, key=lambda v: goal_rate(metrics, v) or 0)
         return (
-            f"{baseline_name.capitalize()} wins: {worst.key}'s {goal} is "
+            f"{baseline_name[0].upper()}{baseline_name[1:]} wins: {worst.key}'s {goal} is "
             f"{percent(goal_rate(metrics, worst))} against {percent(baseline_rate)} "
-            f"({percent(lift(metrics, worst), signed=True)}, p = {p_text(worst.p_value)}), "
+            f"{_in_brackets(lift(metrics, worst), worst.p_value)}, "
             "a significant difference at the 95% level."
         )
     best = max(compared, key=lambda v: goal_rate(metrics, v) or 0)
     return (
         f"No significant difference yet: {best.key}'s {goal} is "
         f"{percent(goal_rate(metrics, best))} against {percent(baseline_rate)} for "
-        f"{baseline_name} ({percent(lift(metrics, best), signed=True)}, "
-        f"p = {p_text(best.p_value)}). Keep the test running to collect more data."
+        f"{baseline_name} {_in_brackets(lift(metrics, best), best.p_value)}. "
+        "Keep the test running to collect more data."
     )

@@ -202,3 +202,14 @@ def test_an_unreachable_server_is_a_connection_failure():
     nowhere = Herald("http://127.0.0.1:9", root_key=ROOT_KEY, timeout=2)
     with pytest.raises(ConnectionFailed, match="cannot reach"):
         nowhere.create_app("Nowhere")
+
+
+def test_the_apps_settings_are_changed_by_a_merge_patch(shop):
+    changed = shop.admin.update_app(web_origins=["https://shop.example"])
+    assert (changed.name, changed.web_origins) == (shop.created.name, ["https://shop.example"])
+    renamed = shop.admin.update_app(name="Renamed")
+    assert (renamed.name, renamed.web_origins) == ("Renamed", ["https://shop.example"])
+    assert shop.admin.get_app().web_origins == ["https://shop.example"]
+    with pytest.raises(BadRequest, match="web_origins"):
+        shop.admin.update_app(web_origins=["javascript:alert(1)"])
+    assert shop.admin.update_app(web_origins=[]).web_origins == []

@@ -35,6 +35,19 @@ def test_apps_create_saves_a_profile_the_next_commands_use(herald_cli, server, t
     assert json.loads(shown.stdout)["name"] == "Shop"
     from_env = herald_cli("apps", "get", HERALD_PROFILE="shop")
     assert from_env.exit_code == 0 and "Shop (app" in from_env.stdout
+    origins = herald_cli(
+        "--profile",
+        "shop",
+        "apps",
+        "update",
+        "--web-origin",
+        "https://a.example",
+        "--web-origin",
+        "https://b.example",
+    )
+    assert "web origins: https://a.example, https://b.example" in origins.stdout
+    cleared = herald_cli("--profile", "shop", "apps", "update", "--no-web-origins")
+    assert "web origins: none" in cleared.stdout
 
 
 def test_engagements_list_get_pause_resume_delete(herald_cli, shop):

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from herald_sdk import Herald, RetryPolicy, TooManyRequests
+from herald_sdk import ConnectionFailed, Herald, RetryPolicy, TooManyRequests
 from herald_sdk.transport import retry_after_seconds
 
 
@@ -20,6 +20,10 @@ class Throttling(BaseHTTPRequestHandler):
     answers: list = []
 
     def do_GET(self):
+        if self.answers[0] == "hang up":
+            self.answers.pop(0)
+            self.close_connection = True
+            return  # no answer at all: the client sees the connection closed
         status, headers, body = self.answers.pop(0)
         payload = json.dumps(body).encode()
         self.send_response(status)
@@ -29,6 +33,8 @@ class Throttling(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+    do_POST = do_GET
 
     def log_message(self, *args):
         pass
@@ -97,3 +103,18 @@ def test_retry_after_forms():
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds("٣") is None  # unicode digits are not delta-seconds
     assert retry_after_seconds(None) is None
+
+
+def test_no_answer_is_retried_for_reads_but_not_for_a_post(front_door):
+    url = front_door
+    Throttling.answers = ["hang up", (200, {}, APP)]
+    client = Herald(url, admin_key="herald_admin_app1_" + "0" * 64, root_key="r")
+    waits = []
+    client._http._sleep = waits.append
+    assert client.get_app().name == "Shop"
+    assert len(waits) == 1
+
+    Throttling.answers = ["hang up", (201, {}, APP)]
+    with pytest.raises(ConnectionFailed, match="cannot reach"):
+        client.create_app("Shop")  # not repeatable: it may have been created
+    assert len(waits) == 1

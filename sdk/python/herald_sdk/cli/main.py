@@ -128,6 +128,32 @@ def apps_get(ctx: typer.Context, as_json: Json = False):
         out().print(f"{found.name} ({found.app_id}), created {found.created_at}", markup=False)
 
 
+@apps.command("update")
+@handled
+def apps_update(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    web_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A web origin allowed to call the device routes (repeat for more; "
+            "replaces the list)."
+        ),
+    ] = None,
+    no_web_origins: Annotated[bool, typer.Option(help="Allow no web origin.")] = False,
+    as_json: Json = False,
+):
+    """Change the app's name or its web origins."""
+    origins = [] if no_web_origins else web_origin
+    with admin(ctx) as client:
+        changed = client.update_app(name, origins)
+    if as_json:
+        print_json(changed.model_dump())
+        return
+    shown = ", ".join(changed.web_origins) or "none"
+    out().print(f"{changed.name} ({changed.app_id}); web origins: {shown}", markup=False)
+
+
 # --- engagements ------------------------------------------------------------------------------
 
 
