@@ -1,6 +1,7 @@
 """`herald`: apps, engagements, metrics, explain, plan/apply of engagements as code, simulate."""
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -172,7 +173,8 @@ def engagements_list(
     if as_json:
         print_json([e.model_dump() for e in found])
         return
-    table = Table("name", "id", "status", "variants", "control", "start", "end", "version")
+    table = Table("name", "id", "status", "variants", "control", "from", "until", "version")
+    table.columns[1].no_wrap = True
     for e in found:
         variants = ", ".join(f"{v['key']} {v.get('weight', 100)}%" for v in e.variants)
         table.add_row(
@@ -181,13 +183,23 @@ def engagements_list(
             e.status,
             variants,
             f"{e.control_percent}%" if e.control_percent else "-",
-            e.schedule.get("start_at", ""),
-            e.schedule.get("end_at", ""),
+            _day(e.schedule.get("start_at")),
+            _day(e.schedule.get("end_at")),
             str(e.version),
         )
     console = out()
     console.print(table)
     console.print(f"{len(found)} engagement(s)")
+
+
+def _day(moment: str | None) -> str:
+    """The UTC day of an ISO date-time, as the list shows it."""
+    if not moment:
+        return ""
+    try:
+        return datetime.fromisoformat(moment).astimezone(UTC).date().isoformat()
+    except ValueError:
+        return moment
 
 
 @engagements.command("get")
@@ -320,19 +332,25 @@ def explain(
     if as_json:
         print_json(found.model_dump())
         return
-    table = Table("engagement", "id", "eligible", "reason", "detail")
+    table = Table("engagement", "eligible", "reason", "detail")
     for item in found.engagements:
-        detail = ", ".join(f"{k}={v}" for k, v in (item.detail or {}).items())
         table.add_row(
-            item.name,
-            item.engagement_id,
-            "yes" if item.eligible else "no",
-            item.reason or "",
-            detail,
+            item.name, "yes" if item.eligible else "no", item.reason or "", _detail(item.detail)
         )
     console = out()
     console.print(f"Device {found.device_id}, event {found.event}", markup=False)
     console.print(table)
+
+
+def _detail(detail: dict | None) -> str:
+    """Herald's own sentence when it gives one, else the plain values."""
+    if not detail:
+        return ""
+    if isinstance(detail.get("message"), str):
+        return detail["message"]
+    return ", ".join(
+        f"{k}={v}" for k, v in detail.items() if isinstance(v, (str, int, float, bool))
+    )
 
 
 # --- engagements as code ----------------------------------------------------------------------

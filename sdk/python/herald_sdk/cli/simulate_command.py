@@ -180,19 +180,9 @@ def _print(summary, report: Metrics | None, name: str | None) -> None:
     if report is None:
         return
     table = Table(
-        "variant",
-        "shown to",
-        "impressions sent",
-        "counted",
-        "clicks sent",
-        "counted",
-        "CTR",
-        "conversions",
-        "conv. rate",
-        "lift",
-        "p-value",
-        title=name,
-    )
+        "variant", "devices", "impr. sent", "counted", "clicks sent", "counted", "CTR",
+        "conv. sent", "counted", "conv. rate", "lift", "p-value", title=name,
+    )  # fmt: skip
     for column in table.columns[1:]:
         column.justify = "right"
     for v in report.variants:
@@ -204,6 +194,7 @@ def _print(summary, report: Metrics | None, name: str | None) -> None:
             f"{summary.clicks.get(v.key, 0):,}",
             f"{v.clicks:,}",
             percent(v.ctr),
+            f"{summary.conversions.get(v.key, 0):,}",
             f"{v.conversions:,}",
             percent(v.conversion_rate),
             percent(lift(report, v), signed=True),
@@ -211,18 +202,9 @@ def _print(summary, report: Metrics | None, name: str | None) -> None:
         )
     if report.control is not None:
         c = report.control
-        table.add_row(
-            "control",
-            f"{c.assigned:,}",
-            "-",
-            "-",
-            "-",
-            "-",
-            "-",
-            f"{c.conversions:,}",
-            percent(c.conversion_rate),
-            "",
-            "",
-        )
+        assigned = f"{c.assigned:,}"
+        dashes = ["-"] * 6
+        table.add_row("control", assigned, *dashes, f"{c.conversions:,}",
+                      percent(c.conversion_rate), "", "")  # fmt: skip
     console.print(table)
     console.print(verdict(report), markup=False)
