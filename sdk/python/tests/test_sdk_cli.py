@@ -134,6 +134,8 @@ def test_missing_keys_and_bad_settings_are_clear_errors(herald_cli, server, tmp_
         "--url", "http://127.0.0.1:9", "--root-key", ROOT_KEY, "apps", "create", "Shop"
     )
     assert nowhere.exit_code == 1 and "cannot reach http://127.0.0.1:9" in nowhere.stderr
+    malformed = herald_cli("--url", server.url, "--admin-key", "nope", "engagements", "list")
+    assert malformed.exit_code == 2 and "the admin key is not one" in malformed.stderr
     missing_profile = herald_cli("--profile", "nope", "apps", "get")
     assert missing_profile.exit_code == 2 and "no profile 'nope'" in missing_profile.stderr
     (tmp_path / "herald.toml").write_text('[default]\nurl = "x"\ncolour = "red"\n')
@@ -142,10 +144,11 @@ def test_missing_keys_and_bad_settings_are_clear_errors(herald_cli, server, tmp_
     (tmp_path / "herald.toml").write_text("[default\n")
     broken = herald_cli("apps", "get")
     assert broken.exit_code == 2 and "cannot read the profile file" in broken.stderr
-    missing_file = herald_cli(
-        "--url", server.url, "--admin-key", "k", "plan", "-f", str(tmp_path / "absent.yaml")
-    )
-    assert missing_file.exit_code == 2
+    (tmp_path / "herald.toml").unlink()
+    key = "herald_admin_a_" + "0" * 64
+    absent = str(tmp_path / "absent.yaml")
+    missing_file = herald_cli("--url", server.url, "--admin-key", key, "plan", "-f", absent)
+    assert missing_file.exit_code == 2 and "absent.yaml: cannot read" in missing_file.stderr
 
 
 def test_the_installed_command_fails_cleanly_without_a_traceback(server, tmp_path):

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from herald_sdk.admin import Herald
+from herald_sdk.admin import Herald, app_id_of
 from herald_sdk.config import ConfigError, Settings
 from herald_sdk.declarative import PlanError
 from herald_sdk.errors import ApiError, ConnectionFailed, HeraldError
@@ -49,6 +49,11 @@ def admin(ctx: typer.Context) -> Herald:
         raise ConfigError(
             "no admin key: pass --admin-key, set HERALD_ADMIN_KEY or add admin_key to the "
             f"profile [{found.profile}] in {found.config_path} (or use --root-key with --app)"
+        )
+    if found.admin_key and not found.app_id and not app_id_of(found.admin_key):
+        raise ConfigError(
+            "the admin key is not one: admin keys look like herald_admin_<app id>_<64 hex "
+            "digits>, as `herald apps create` printed"
         )
     return Herald(found.url, found.admin_key, found.root_key, found.app_id)
 
