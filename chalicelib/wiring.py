@@ -68,7 +68,7 @@ def _build(settings: Settings) -> Services:
             control_assignments=ControlAssignments(queue),
         ),
         events=EventIntake(access, queue),
-        consumer=EventConsumer(apps, engagements, dynamo.DeviceUsers(settings), counts),
+        consumer=EventConsumer(apps, engagements, dynamo.DeviceUsers(settings), counts, queue),
         reports=ReportService(engagements, counts),
     )
 

@@ -328,6 +328,8 @@ class Tour:
                 "events": [
                     {**event, "id": uuid.uuid4().hex, "type": "impression"},
                     {**event, "id": uuid.uuid4().hex, "type": "click", "element": "buy"},
+                    # a second click waits for a second impression: the consumer sends it back
+                    {**event, "id": uuid.uuid4().hex, "type": "click", "element": "buy"},
                     {
                         "id": uuid.uuid4().hex,
                         "device_id": "tour-phone-1",

@@ -32,15 +32,19 @@ class EventQueue:
         self._sqs = sqs_client
         self._url: str | None = None
 
-    def send(self, bodies: list[str]) -> None:
-        """Send every message body, in as few SendMessageBatch requests as the limits allow;
-        raise QueueUnavailable unless all of them were accepted."""
+    def send(self, bodies: list[str], delay_seconds: int = 0) -> None:
+        """Send every message body, in as few SendMessageBatch requests as the limits allow,
+        each to be received after `delay_seconds` (at most 900); raise QueueUnavailable unless
+        all of them were accepted."""
+        delay = {"DelaySeconds": delay_seconds} if delay_seconds else {}
         try:
             url = self._queue_url()
             for group in _groups(bodies):
                 answer = self._sqs.send_message_batch(
                     QueueUrl=url,
-                    Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(group)],
+                    Entries=[
+                        {"Id": str(i), "MessageBody": body, **delay} for i, body in enumerate(group)
+                    ],
                 )
                 if answer.get("Failed"):
                     reasons = sorted({failure.get("Code", "?") for failure in answer["Failed"]})

@@ -540,3 +540,5 @@ class QueuedEvents(Strict):
 
     app_id: Token
     events: Annotated[list[QueuedEvent], Field(min_length=1, max_length=MAX_EVENTS)]
+    # set by the consumer on events it sent back to wait for their impression (epoch seconds)
+    held_since: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None

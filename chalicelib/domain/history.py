@@ -10,6 +10,8 @@ a value is not stored):
   control      epoch seconds of the fetch that counted the subject in the control group
   conversions  epoch seconds of the latest conversion events (at most MAX_CONVERSIONS)
   converted    {"at": epoch seconds, "group": variant key or tally.CONTROL}: the one credited
+  engaged      {"click": n, "dismiss": n, ...}: events that counted only after an impression
+               (chalicelib/domain/integrity.py: at most one of each type per impression)
 `total`, `last` and `buckets` are what eligibility's caps read (ImpressionHistory); the others
 let conversions be credited whatever order impressions and conversions are processed in.
 
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalicelib.domain.eligibility import BUCKET_SECONDS
+from chalicelib.domain.integrity import Shown
 from chalicelib.domain.tally import ASSIGNED, CONTROL, CONVERSIONS, Increment, day_of, moved
 
 KEEP_BUCKETS_SECONDS = 2 * 86400  # the longest calendar day anywhere (UTC-12..+14) fits in it
@@ -40,6 +43,7 @@ class Entry:
     control: float | None = None
     conversions: tuple[float, ...] = ()
     converted: tuple[float, str] | None = None
+    engaged: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def read(cls, raw: Mapping[str, Any]) -> "Entry":
@@ -53,6 +57,7 @@ class Entry:
             control=_number(raw.get("control")),
             conversions=tuple(float(at) for at in raw.get("conversions") or ()),
             converted=(float(converted["at"]), converted["group"]) if converted else None,
+            engaged={kind: int(n) for kind, n in (raw.get("engaged") or {}).items()},
         )
 
     def stored(self) -> dict[str, Any]:
@@ -67,8 +72,19 @@ class Entry:
             "converted": (
                 {"at": self.converted[0], "group": self.converted[1]} if self.converted else None
             ),
+            "engaged": dict(self.engaged),
         }
         return {key: value for key, value in values.items() if value not in (None, [], {})}
+
+
+def shown(entry: Entry) -> Shown:
+    return Shown(impressions=entry.total, variant=entry.variant, engaged=dict(entry.engaged))
+
+
+def engage(entry: Entry, event_type: str) -> Entry:
+    """The entry after one more engaged event of this type counted (see integrity)."""
+    counted = entry.engaged.get(event_type, 0) + 1
+    return replace(entry, engaged={**entry.engaged, event_type: counted})
 
 
 def records_control(raw: Mapping[str, Any]) -> bool:

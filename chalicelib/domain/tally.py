@@ -58,6 +58,7 @@ class EngagementFacts:
     engagement_id: str
     variants: tuple[tuple[str, int], ...]  # (key, weight), in the spec's order
     elements: frozenset[str]  # button ids of every variant
+    buttons: Mapping[str, frozenset[str]]  # variant key -> its button ids
     metrics: Mapping[str, str]  # element -> metric name
     conversion_event: str | None
     window_seconds: float  # the conversion window
@@ -76,6 +77,10 @@ class EngagementFacts:
             elements=frozenset(
                 button["id"] for v in spec["variants"] for button in v["message"].get("buttons", [])
             ),
+            buttons={
+                v["key"]: frozenset(button["id"] for button in v["message"].get("buttons", []))
+                for v in spec["variants"]
+            },
             metrics={m["element"]: m["metric"] for m in spec.get("metrics", [])},
             conversion_event=conversion.get("event"),
             window_seconds=conversion.get("window_hours", 0) * 3600.0,
@@ -87,6 +92,9 @@ class EngagementFacts:
 
     def has_variant(self, key: str) -> bool:
         return any(variant == key for variant, _weight in self.variants)
+
+    def buttons_of(self, variant: str) -> frozenset[str]:
+        return self.buttons.get(variant, frozenset())
 
     def converts_on(self, name: str, at: float) -> bool:
         """Whether a custom event `name` at `at` may be a conversion of this engagement: only an

@@ -203,7 +203,7 @@ class DeliveryService:
                 shown.append((engagement, decision))
             elif decision.reason == eligibility.CONTROL_GROUP and not records_control(entry or {}):
                 unrecorded_control.append(engagement.engagement_id)
-        if unrecorded_control:
+        if unrecorded_control and device.registered:  # only a registered device counts
             self._control_assignments.record(app_id, device, unrecorded_control, now)
         shown.sort(key=lambda pair: _priority_order(pair[0]))
         return shown

@@ -19,6 +19,14 @@ Counting (the SQS consumer), for each batch of messages:
   the meantime) makes the consumer read again and count what is still uncounted. Any other
   failure (throttling, an unreachable table) fails the messages of that chunk: SQS redelivers
   them, and what was committed before is skipped by its markers.
+
+Integrity (SPEC §7.3, chalicelib/domain/integrity.py): an event is one per (app, device, id); an
+event of an unregistered device, of an unknown variant or on an unknown element is refused and
+counted under its reason (`rejected` in the report), with its marker, in the same transaction; a
+click, dismissal or render error that no counted impression of its subject allows yet is held:
+sent back to the queue with a delay and `held_since`, and refused as `no_impression` once its
+window has passed. A held event writes nothing, so its copies and its later look stay exactly
+once; when sending it back fails, its messages fail and SQS delivers them again.
 """
 
 import json
@@ -52,9 +60,10 @@ from chalicelib.adapters.dynamo import (
 from chalicelib.adapters.events import EventQueue, QueueUnavailable
 from chalicelib.api import bodies
 from chalicelib.api.models import EVENT_TYPES, PostEvents, QueuedEvent, QueuedEvents
-from chalicelib.domain import assignment, history, tally
+from chalicelib.domain import assignment, history, integrity, tally
 from chalicelib.domain.eligibility import Device
 from chalicelib.domain.history import Entry
+from chalicelib.domain.integrity import ENGAGED_TYPES
 from chalicelib.domain.tally import EngagementFacts, Increment
 from chalicelib.errors import InvalidInput
 from chalicelib.services import clock
@@ -126,20 +135,24 @@ def _problem(item: Mapping[str, Any]) -> str:
     return f"{path}: {item['msg'].removeprefix('Value error, ')}"
 
 
-def pack(app_id: str, events: list[dict[str, Any]]) -> list[str]:
-    """Queue message bodies holding the events, EVENTS_PER_MESSAGE (or MAX_MESSAGE_BYTES) each."""
+def pack(app_id: str, events: list[dict[str, Any]], held_since: float | None = None) -> list[str]:
+    """Queue message bodies holding the events, EVENTS_PER_MESSAGE (or MAX_MESSAGE_BYTES) each;
+    `held_since` marks events the consumer sent back (see integrity)."""
+    envelope: dict[str, Any] = {"app_id": app_id}
+    if held_since is not None:
+        envelope["held_since"] = held_since
     messages: list[str] = []
     group: list[dict[str, Any]] = []
     size = 0
     for event in events:
         length = len(json.dumps(event))
         if group and (len(group) == EVENTS_PER_MESSAGE or size + length > MAX_MESSAGE_BYTES):
-            messages.append(json.dumps({"app_id": app_id, "events": group}))
+            messages.append(json.dumps({**envelope, "events": group}))
             group, size = [], 0
         group.append(event)
         size += length
     if group:
-        messages.append(json.dumps({"app_id": app_id, "events": group}))
+        messages.append(json.dumps({**envelope, "events": group}))
     return messages
 
 
@@ -196,6 +209,12 @@ class _Pending:
     event: QueuedEvent
     at: float  # epoch seconds
     messages: set[str] = field(default_factory=set)
+    held_since: float | None = None  # when the consumer first held it (the oldest copy's)
+    refusal: str | None = None  # why it is refused, if it is (an integrity reason)
+
+    def held(self, since: float | None) -> None:
+        if since is not None and (self.held_since is None or since < self.held_since):
+            self.held_since = since
 
 
 @dataclass
@@ -286,6 +305,9 @@ def _counter_item(engagement_id: str, increment: Increment) -> tuple[str, str, s
     return engagement_id, increment.day, increment.group
 
 
+_HELD = _Change()  # what _change answers for an event held for its impression
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -293,11 +315,13 @@ class EventConsumer:
         engagements: Engagements,
         device_users: DeviceUsers,
         counts: EventCounts,
+        queue: EventQueue,
     ):
         self._apps = apps
         self._engagements = engagements
         self._device_users = device_users
         self._counts = counts
+        self._queue = queue
         self._catalogs: dict[str, tuple[int, dict[str, EngagementFacts]]] = {}
 
     def consume(self, messages: Iterable[tuple[str, str]]) -> list[str]:
@@ -315,10 +339,12 @@ class EventConsumer:
                 continue
             pending = by_app.setdefault(message.app_id, {})
             for event in message.events:
-                key = event_marker(message.app_id, event.id)
+                # unique per (app, device, id): one device's ids cannot shadow another's
+                key = event_marker(message.app_id, f"{event.device_id}#{event.id}")
                 if key not in pending:
                     pending[key] = _Pending(key, event, event.timestamp.timestamp())
                 pending[key].messages.add(message_id)
+                pending[key].held(message.held_since)
         for app_id, pending in by_app.items():
             try:
                 failed |= self._count_app(app_id, list(pending.values()))
@@ -329,16 +355,27 @@ class EventConsumer:
 
     def _count_app(self, app_id: str, pending: list[_Pending]) -> set[str]:
         facts = self._facts(app_id)
-        remaining = [p for p in pending if _countable(p.event, facts, app_id)]
-        subjects = self._subjects(app_id, remaining, facts)
+        remaining = [p for p in pending if _known(p.event, facts, app_id)]
+        users = self._device_users.user_ids(app_id, {p.event.device_id for p in remaining})
+        for p in remaining:
+            p.refusal = _refusal(p.event, facts, p.event.device_id in users)
+            if p.refusal is not None:
+                observability.count(observability.EVENTS_REJECTED, reason=p.refusal)
+        # impressions first: what they allow in the same batch need not wait
+        remaining.sort(key=lambda p: p.event.type not in ("impression", "assigned"))
+        subjects = _subjects(remaining, facts, users)
         now = clock.now()
         failed: set[str] = set()
+        held: dict[str, _Pending] = {}
         contention = 0
         while remaining:
             state = self._read(app_id, remaining, subjects)
             remaining = [p for p in remaining if p.key not in state.counted]
-            chunks, idle = _plan(app_id, remaining, state, facts, subjects, now.timestamp())
-            finished = set(idle)
+            chunks, idle, waiting = _plan(
+                app_id, remaining, state, facts, subjects, now.timestamp()
+            )
+            held.update({p.key: p for p in waiting})
+            finished = set(idle) | {p.key for p in waiting}
             for chunk, write in chunks:
                 try:
                     self._counts.commit(write, now)
@@ -358,6 +395,22 @@ class EventConsumer:
                 log.warning("still racing after %d tries; SQS will retry", contention)
                 failed |= {message for p in remaining for message in p.messages}
                 break
+        return failed | self._hold(app_id, list(held.values()), now.timestamp())
+
+    def _hold(self, app_id: str, held: list[_Pending], now: float) -> set[str]:
+        """Send held events back to the queue, to be looked at again after their delay; the
+        messages to retry when that fails (SQS then brings the held events back itself)."""
+        by_start: dict[float, list[_Pending]] = {}
+        for p in held:
+            by_start.setdefault(p.held_since if p.held_since is not None else now, []).append(p)
+        failed: set[str] = set()
+        for since, group in by_start.items():
+            events = [p.event.model_dump(mode="json", exclude_defaults=True) for p in group]
+            try:
+                self._queue.send(pack(app_id, events, since), integrity.hold_delay(since, now))
+            except QueueUnavailable:
+                log.warning("held events of app %s not sent back; SQS will retry", app_id)
+                failed |= {message for p in group for message in p.messages}
         return failed
 
     def _facts(self, app_id: str) -> dict[str, EngagementFacts]:
@@ -376,22 +429,6 @@ class EventConsumer:
             self._catalogs.pop(next(iter(self._catalogs)))
         self._catalogs[app_id] = (app.catalog_version, facts)
         return facts
-
-    def _subjects(
-        self, app_id: str, pending: list[_Pending], facts: Mapping[str, EngagementFacts]
-    ) -> dict[str, str]:
-        """Event marker -> the subject whose history the event changes (user or device)."""
-        devices = {p.event.device_id for p in pending if _touches_history(p, facts)}
-        users = self._device_users.user_ids(app_id, devices)
-        subjects = {}
-        for p in pending:
-            if p.event.type == "assigned":
-                subjects[p.key] = p.event.subject
-            elif p.event.device_id in devices:
-                registered = p.event.device_id in users
-                fields = {"user_id": users.get(p.event.device_id)}
-                subjects[p.key] = Device(p.event.device_id, registered, fields).subject
-        return subjects
 
     def _read(self, app_id: str, pending: list[_Pending], subjects: dict[str, str]) -> _State:
         reach_keys = {
@@ -414,34 +451,55 @@ class EventConsumer:
         )
 
 
-def _countable(event: QueuedEvent, facts: Mapping[str, EngagementFacts], app_id: str) -> bool:
-    if event.type == "custom":
+def _known(event: QueuedEvent, facts: Mapping[str, EngagementFacts], app_id: str) -> bool:
+    """Whether the event is about something the app has: an event about an engagement it does
+    not have (deleted since, or a client bug) is dropped, since no retry could count it."""
+    if event.type == "custom" or event.engagement_id in facts:
         return True
-    engagement = facts.get(event.engagement_id)
-    if engagement is None:
-        observability.count(observability.EVENTS_REJECTED, reason="unknown_engagement")
-        log.warning(
-            "dropped event %s of app %s: no engagement %s", event.id, app_id, event.engagement_id
-        )
-        return False
-    if event.type != "assigned" and not engagement.has_variant(event.variant):
-        observability.count(observability.EVENTS_REJECTED, reason="unknown_variant")
-        log.warning(
-            "dropped event %s of app %s: engagement %s has no variant %s",
-            event.id,
-            app_id,
-            event.engagement_id,
-            event.variant,
-        )
-        return False
-    return True
+    observability.count(observability.EVENTS_REJECTED, reason="unknown_engagement")
+    log.warning(
+        "dropped event %s of app %s: no engagement %s", event.id, app_id, event.engagement_id
+    )
+    return False
+
+
+def _refusal(
+    event: QueuedEvent, facts: Mapping[str, EngagementFacts], registered: bool
+) -> str | None:
+    """The integrity reason to refuse the event for, before any history is looked at."""
+    if not registered:
+        return integrity.UNREGISTERED_DEVICE
+    if event.type in ("custom", "assigned"):
+        return None
+    engagement = facts[event.engagement_id]
+    if not engagement.has_variant(event.variant):
+        return integrity.UNKNOWN_VARIANT
+    if event.type == "click" and event.element not in engagement.buttons_of(event.variant):
+        return integrity.UNKNOWN_ELEMENT
+    return None
 
 
 def _touches_history(pending: _Pending, facts: Mapping[str, EngagementFacts]) -> bool:
     event = pending.event
     if event.type == "custom":
         return any(f.converts_on(event.name, pending.at) for f in facts.values())
-    return event.type in ("impression", "assigned")
+    return event.type in ("impression", "assigned") or event.type in ENGAGED_TYPES
+
+
+def _subjects(
+    pending: list[_Pending], facts: Mapping[str, EngagementFacts], users: Mapping[str, str | None]
+) -> dict[str, str]:
+    """Event marker -> the subject whose history the event reads or changes (user or device)."""
+    subjects = {}
+    for p in pending:
+        if p.refusal is not None or not _touches_history(p, facts):
+            continue
+        if p.event.type == "assigned":
+            subjects[p.key] = p.event.subject
+        else:
+            fields = {"user_id": users.get(p.event.device_id)}
+            subjects[p.key] = Device(p.event.device_id, True, fields).subject
+    return subjects
 
 
 def _plan(
@@ -451,15 +509,20 @@ def _plan(
     facts: Mapping[str, EngagementFacts],
     subjects: Mapping[str, str],
     now: float,
-) -> tuple[list[tuple[_Chunk, CountingWrite]], set[str]]:
+) -> tuple[list[tuple[_Chunk, CountingWrite]], set[str], list[_Pending]]:
     """The events' changes in chunks that fit a transaction, each with its write, in order (each
-    chunk's conditions are what the chunks before it leave); and the events that change nothing.
-    An event too big for a transaction on its own gets a chunk of its own, whose commit fails."""
+    chunk's conditions are what the chunks before it leave); the events that change nothing; and
+    those held for their impression. An event too big for a transaction on its own gets a chunk
+    of its own, whose commit fails."""
     planned: list[tuple[_Chunk, CountingWrite]] = []
     idle: set[str] = set()
+    held: list[_Pending] = []
     chunk = _Chunk()
     for p in pending:
         change = _change(app_id, p, state, facts, subjects.get(p.key), now)
+        if change is _HELD:
+            held.append(p)
+            continue
         if not change:
             idle.add(p.key)
             continue
@@ -474,7 +537,7 @@ def _plan(
         state.reach.update(change.reach)
     if chunk.pending:
         planned.append((chunk, chunk.write(app_id, state)))
-    return planned, idle
+    return planned, idle, held
 
 
 def _change(
@@ -487,9 +550,16 @@ def _change(
 ) -> _Change:
     event = pending.event
     if event.type == "custom":
+        if pending.refusal is not None:
+            return _refused_conversion(pending, facts)
         return _conversion(app_id, pending, state, facts, subject)
     engagement = facts[event.engagement_id]
     engagement_id = engagement.engagement_id
+    if pending.refusal is not None:
+        refused = integrity.rejected(pending.refusal, pending.at)
+        return _Change(increments=[(engagement_id, refused)])
+    if event.type in ENGAGED_TYPES:
+        return _engaged(app_id, pending, state, engagement, subject, now)
     if event.type == "assigned":
         key = subject_key(app_id, event.subject)
         entry, increments = history.control(
@@ -498,8 +568,7 @@ def _change(
         if not increments:
             return _Change()
         return _Change({key: {engagement_id: entry}}, {}, [(engagement_id, i) for i in increments])
-    element = event.element if event.type == "click" else None
-    increments = tally.event_increments(event.type, event.variant, pending.at, engagement, element)
+    increments = tally.event_increments(event.type, event.variant, pending.at, engagement)
     change = _Change(increments=[(engagement_id, increment) for increment in increments])
     if event.type == "impression":
         key = subject_key(app_id, subject)
@@ -517,6 +586,46 @@ def _change(
             change.reach[reach_key] = first
         change.increments += [(engagement_id, increment) for increment in credited + reached]
     return change
+
+
+def _engaged(
+    app_id: str,
+    pending: _Pending,
+    state: _State,
+    engagement: EngagementFacts,
+    subject: str,
+    now: float,
+) -> _Change:
+    """A click, dismissal or render error: counted when an impression allows it, else held (or
+    refused once held too long)."""
+    event = pending.event
+    engagement_id = engagement.engagement_id
+    key = subject_key(app_id, subject)
+    entry = state.entry(key, engagement_id)
+    if not history.shown(entry).allows(event.type, event.variant):
+        if integrity.hold_expired(pending.held_since, now):
+            refused = integrity.rejected(integrity.NO_IMPRESSION, pending.at)
+            return _Change(increments=[(engagement_id, refused)])
+        return _HELD
+    element = event.element if event.type == "click" else None
+    increments = tally.event_increments(event.type, event.variant, pending.at, engagement, element)
+    return _Change(
+        {key: {engagement_id: history.engage(entry, event.type)}},
+        {},
+        [(engagement_id, increment) for increment in increments],
+    )
+
+
+def _refused_conversion(pending: _Pending, facts: Mapping[str, EngagementFacts]) -> _Change:
+    """A custom event of an unregistered device: refused by every engagement it could convert."""
+    refused = integrity.rejected(pending.refusal, pending.at)
+    return _Change(
+        increments=[
+            (engagement.engagement_id, refused)
+            for engagement in facts.values()
+            if engagement.converts_on(pending.event.name, pending.at)
+        ]
+    )
 
 
 def _conversion(

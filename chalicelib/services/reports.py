@@ -6,9 +6,11 @@ group, conversions / subjects assigned) when the engagement has a conversion eve
 the click-through rate (clicks / impressions). Each variant's p-value is a two-sided
 two-proportion z-test of its goal metric against the control group when there is one and the
 goal is conversions, otherwise against the first variant (whose own p_value and lift_vs_first are
-null). `?from=` and `?to=` (UTC days, inclusive) bound the days summed; unique devices are then
-the devices first reached in those days. A variant whose message asks a question also reports its
-answers (chalicelib/domain/questions.py): responses, response_rate, distribution, mean, nps.
+null). `rejected` counts the events refused per reason (chalicelib/domain/integrity.py), which
+no variant's figures include. `?from=` and `?to=` (UTC days, inclusive) bound the days summed;
+unique devices are then the devices first reached in those days. A variant whose message asks a
+question also reports its answers (chalicelib/domain/questions.py): responses, response_rate,
+distribution, mean, nps.
 """
 
 import re
@@ -17,7 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from chalicelib.adapters.dynamo import Engagements, EventCounts
-from chalicelib.domain import questions, stats, tally
+from chalicelib.domain import integrity, questions, stats, tally
 from chalicelib.errors import InvalidInput, NotFound
 
 MAX_SERIES_DAYS = 366
@@ -52,6 +54,7 @@ class ReportService:
         for _day_text, group, counts in days:
             totals.setdefault(group, Counter()).update(counts)
         report = _report(spec, totals)
+        report["rejected"] = _rejected(totals.get(integrity.REJECTED, Counter()))
         if granularity == "day":
             report["series"] = _series(spec, days, first_day, last_day)
         return {"engagement_id": engagement_id, **report}
@@ -115,6 +118,11 @@ def _report(spec: dict[str, Any], totals: dict[str, Counter]) -> dict[str, Any]:
             else None
         ),
     }
+
+
+def _rejected(counts: Counter) -> dict[str, int]:
+    """Refused events per reason (SPEC §7.3): every reason, 0 when none was refused for it."""
+    return {reason: counts[integrity.REJECTED_PREFIX + reason] for reason in integrity.REASONS}
 
 
 def _counts(variant: dict[str, Any], spec: dict[str, Any], counts: Counter) -> dict[str, Any]:

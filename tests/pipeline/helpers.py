@@ -7,12 +7,13 @@ gives every record the same id, which would hide which message failed).
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 from chalice.test import Client
 
 from app import app, consume_events
+from chalicelib.adapters.dynamo import DeviceRecord
 from chalicelib.settings import get_settings
 
 
@@ -31,6 +32,17 @@ def event(device_id: str, type_: str, at: datetime, **fields) -> dict:
         "timestamp": at.isoformat(),
         **fields,
     }
+
+
+def register_devices(api, shop, events: list[dict]) -> list[dict]:
+    """Register every device the events name that is not registered yet (events of unregistered
+    devices are refused)."""
+    for device_id in dict.fromkeys(e["device_id"] for e in events):
+        if DeviceRecord.count(shop.app_id, DeviceRecord.device_id == device_id):
+            continue
+        reply = api.put(f"{shop.path}/devices/{device_id}", {}, X_Client_Key=shop.client_key)
+        assert reply.status in (200, 201), reply.body
+    return events
 
 
 def post_events(api, shop, events: list[dict], key: str | None = None):
@@ -87,6 +99,20 @@ def consume(batch: list[Message]) -> list[str]:
 def consume_all() -> list[str]:
     """Consume everything queued, in batches of ten; the ids reported failed."""
     return [failed for batch in in_batches(drain()) for failed in consume(batch)]
+
+
+def settle(traveller, rounds: int = 8) -> list[str]:
+    """Let held events come back: move the clock past their delay and consume what the queue
+    then holds, until nothing is left (events wait at most 15 minutes between looks); the ids
+    reported failed."""
+    failed: list[str] = []
+    for _ in range(rounds):
+        traveller.shift(timedelta(minutes=15, seconds=1))
+        waiting = drain()
+        if not waiting:
+            return failed
+        failed += [f for batch in in_batches(waiting) for f in consume(batch)]
+    raise AssertionError("held events still coming back")
 
 
 def metrics(api, shop, engagement_id: str, query: str = "") -> dict:

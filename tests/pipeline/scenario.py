@@ -3,7 +3,8 @@
 `Scenario.run` creates two engagements of one app, registers devices (some sharing a user), has
 every device fetch (control-group members are then queued as "assigned"), and posts a random but
 seeded mix of impressions, clicks, dismissals, render errors and custom events spread over four
-UTC days, some of them sent twice and some about an unknown engagement or variant.
+UTC days, some of them sent twice, some about an unknown engagement, variant or element, and a
+third of the devices never registered (their events are refused, SPEC §7.3).
 
 `expected` computes the counters from what was sent, written from the SPEC's rules alone and
 sharing no code with the consumer: a report that matches it counted every event once.
@@ -20,7 +21,6 @@ from tests.pipeline.helpers import event, metrics, post_events
 T0 = datetime(2026, 12, 3, 18, 30, tzinfo=UTC)  # the tests travel here, with the clock stopped
 WINDOW = timedelta(hours=24)
 BUTTONS = {"A": ["buy", "later"], "B": ["buy"]}
-ELEMENTS = {"buy", "later"}  # buttons of the engagement: the only elements counted by name
 METRIC = "spring_buy_clicked"
 
 
@@ -59,7 +59,16 @@ def welcome() -> dict:
     """A plain engagement: one variant, no control group, no conversion."""
     return {
         "name": "Welcome",
-        "variants": [{"key": "W", "message": {"layout": "banner_top", "title": "Hi"}}],
+        "variants": [
+            {
+                "key": "W",
+                "message": {
+                    "layout": "banner_top",
+                    "title": "Hi",
+                    "buttons": [{"id": "x", "label": "Close", "action": {"type": "dismiss"}}],
+                },
+            }
+        ],
         "schedule": spring()["schedule"],
     }
 
@@ -74,6 +83,7 @@ class Scenario:
     subjects: dict[str, str] = field(default_factory=dict)  # device -> subject
     shown: dict[str, str] = field(default_factory=dict)  # device -> Spring variant it fetched
     control: set[str] = field(default_factory=set)  # subjects in Spring's control group
+    registered: set[str] = field(default_factory=set)  # devices registered
 
     def run(self, api, shop) -> "Scenario":
         rng = random.Random(self.seed)
@@ -88,10 +98,12 @@ class Scenario:
                 if n < 2 * self.devices // 3:
                     register(api, shop, device, platform="android")
                 self.subjects[device] = f"device:{device}"
+            if n < 2 * self.devices // 3:
+                self.registered.add(device)
             messages = {m["engagement_id"]: m for m in fetch(api, shop, device)["messages"]}
             if self.spring_id in messages:
                 self.shown[device] = messages[self.spring_id]["variant"]
-            else:
+            elif device in self.registered:  # only a registered device counts as control
                 self.control.add(self.subjects[device])
         for n in range(self.devices):
             self.sent += self._events_of(rng, f"d-{n}")
@@ -113,9 +125,10 @@ class Scenario:
         variant = self.shown.get(device)
         if variant:
             spring_event = {"engagement_id": self.spring_id, "variant": variant}
-            for _ in range(rng.randint(1, 3)):
+            shown = rng.randint(1, 3)
+            for _ in range(shown):
                 made.append(event(device, "impression", moment(*past), **spring_event))
-            for _ in range(rng.randint(0, 2)):
+            for _ in range(rng.randint(0, shown)):  # a click per impression at most
                 element = rng.choice([*BUTTONS[variant], "ghost"])
                 made.append(event(device, "click", moment(*past), element=element, **spring_event))
             if rng.random() < 0.4:
@@ -148,21 +161,37 @@ class Scenario:
         return made
 
     def expected(self) -> dict[tuple[str, str, str], Counter]:
-        """(engagement, group, day) -> counts, from the events sent (each id once)."""
+        """(engagement, group, day) -> counts, from the events sent (each id once per device),
+        and (engagement, "rejected", reason) -> the events refused for that reason."""
         counts: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
-        unique = {event["id"]: event for event in self.sent}.values()
-        engagements = {self.spring_id: {"A", "B"}, self.welcome_id: {"W"}}
+        unique = {(event["device_id"], event["id"]): event for event in self.sent}.values()
+        buttons = {self.spring_id: BUTTONS, self.welcome_id: {"W": ["x"]}}
         first_seen: dict[tuple[str, str], tuple[datetime, str]] = {}
         exposures: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
         purchases: dict[str, list[datetime]] = defaultdict(list)
+        rejected: dict[str, Counter] = defaultdict(Counter)
         for sent in unique:
             at = datetime.fromisoformat(sent["timestamp"])
+            registered = sent["device_id"] in self.registered
             if sent["type"] == "custom":
-                if sent["name"] == "purchase":
+                if sent["name"] != "purchase":
+                    continue
+                if registered:
                     purchases[self.subjects[sent["device_id"]]].append(at)
+                else:  # refused by the one engagement converting on it
+                    rejected[self.spring_id]["unregistered_device"] += 1
                 continue
             eid, group = sent["engagement_id"], sent["variant"]
-            if group not in engagements.get(eid, set()):
+            if eid not in buttons:
+                continue  # an unknown engagement: dropped, no report to tell
+            if not registered:
+                rejected[eid]["unregistered_device"] += 1
+                continue
+            if group not in buttons[eid]:
+                rejected[eid]["unknown_variant"] += 1
+                continue
+            if sent["type"] == "click" and sent["element"] not in buttons[eid][group]:
+                rejected[eid]["unknown_element"] += 1
                 continue
             day = counts[(eid, group, at.date().isoformat())]
             if sent["type"] == "impression":
@@ -173,10 +202,9 @@ class Scenario:
                     exposures[self.subjects[sent["device_id"]]].append((at, group))
             elif sent["type"] == "click":
                 day["clicks"] += 1
-                if eid == self.spring_id and sent["element"] in ELEMENTS:
-                    day[f"clicks_by_element.{sent['element']}"] += 1
-                    if sent["element"] == "buy":
-                        day[f"metrics.{METRIC}"] += 1
+                day[f"clicks_by_element.{sent['element']}"] += 1
+                if eid == self.spring_id and sent["element"] == "buy":
+                    day[f"metrics.{METRIC}"] += 1
             elif sent["type"] == "dismiss":
                 day["dismissals"] += 1
             else:
@@ -196,6 +224,8 @@ class Scenario:
             if credited:
                 bought, group = min(credited, key=lambda pair: pair[0])
                 counts[(self.spring_id, group, bought.date().isoformat())]["conversions"] += 1
+        for eid, reasons in rejected.items():
+            counts[(eid, "rejected", "total")] = reasons
         return {key: value for key, value in counts.items() if +value}
 
     def counted(self, api, shop) -> dict[tuple[str, str, str], Counter]:
@@ -217,6 +247,8 @@ class Scenario:
                     if +day:
                         found[(eid, group, point["date"])] = +day
             _check_totals(report, found, eid)
+            if +Counter(report["rejected"]):
+                found[(eid, "rejected", "total")] = +Counter(report["rejected"])
         return found
 
 

@@ -27,6 +27,7 @@ from tests.pipeline.helpers import (
     metrics,
     post_events,
     queue_url,
+    register_devices,
     variant,
 )
 
@@ -49,7 +50,9 @@ def running(name: str, **overrides) -> dict:
 
 def impressions(api, shop, device_id: str, eid: str, times: list[datetime]) -> None:
     shown = {"engagement_id": eid, "variant": "A"}
-    events = [event(device_id, "impression", at, **shown) for at in times]
+    events = register_devices(
+        api, shop, [event(device_id, "impression", at, **shown) for at in times]
+    )
     assert post_events(api, shop, events).status == 202
     assert consume_all() == []
 
@@ -129,6 +132,8 @@ def test_control_group_members_are_counted_once_as_assigned_when_they_fetch(api,
     devices = [f"d-{n}" for n in range(12)]
     held_out = [device for device in devices if in_control(eid, device)]
     assert 0 < len(held_out) < len(devices)
+    for device in devices:
+        register(api, shop, device)
 
     for _ in range(2):
         for device in devices:
@@ -144,6 +149,7 @@ def test_control_group_members_are_counted_once_as_assigned_when_they_fetch(api,
 def test_a_control_fetch_still_costs_two_dynamodb_requests(api, shop, monkeypatch):
     eid = create_engagement(api, shop, running("Held out", control_percent=50))
     device = next(f"d-{n}" for n in range(100) if in_control(eid, f"d-{n}"))
+    register(api, shop, device)
     fetch(api, shop, device)  # the first fetch loads the catalog
     drain()
     calls = []
@@ -180,6 +186,8 @@ def test_conversions_count_once_within_the_window_after_an_exposure(api, shop):
     eid = create_engagement(api, shop, body)
     shown = [f"d-{n}" for n in range(40) if not in_control(eid, f"d-{n}")][:4]
     held_out = [f"d-{n}" for n in range(40) if in_control(eid, f"d-{n}")][:3]
+    for device in shown + held_out:
+        register(api, shop, device)
     for device in held_out:
         fetch(api, shop, device)  # exposure of the control group: now
     seen_at = NOW - timedelta(hours=30)

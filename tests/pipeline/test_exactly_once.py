@@ -1,5 +1,6 @@
 """Exactly once: whatever SQS does (redeliver, reorder, run consumers side by side) and whatever
-DynamoDB does (throttle a write, lose the answer to one), every event counts once."""
+DynamoDB does (throttle a write, lose the answer to one), every event counts once. A click
+delivered before its impression is held and counts when the impression has come (`settle`)."""
 
 import random
 import threading
@@ -21,14 +22,16 @@ from tests.pipeline.helpers import (
     metrics,
     poison,
     post_events,
+    register_devices,
+    settle,
 )
 from tests.pipeline.scenario import T0, Scenario, welcome
 
 
 @pytest.fixture
 def at_t0():
-    with time_machine.travel(T0, tick=False):
-        yield
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture
@@ -42,7 +45,7 @@ def scenario(api, shop, at_t0) -> Scenario:
     ids=["unparseable", "invalid"],
 )
 def test_every_batch_replayed_three_times_shuffled_counts_exactly_and_only_poison_fails(
-    api, shop, scenario, poison_body
+    api, shop, at_t0, scenario, poison_body
 ):
     rng = random.Random(11)
     bad = poison(poison_body)
@@ -55,6 +58,7 @@ def test_every_batch_replayed_three_times_shuffled_counts_exactly_and_only_poiso
     for batch in deliveries:
         expected_failures = [bad.message_id] if bad in batch else []
         assert consume(batch) == expected_failures
+    assert settle(at_t0) == []
 
     expected = scenario.expected()
     assert scenario.counted(api, shop) == expected
@@ -84,7 +88,7 @@ def side_by_side(work: list) -> list[str]:
 
 
 def test_consumers_in_parallel_on_overlapping_batches_count_exactly(
-    api, shop, scenario, like_dynamodb
+    api, shop, at_t0, scenario, like_dynamodb
 ):
     messages = drain()
     windows = [messages[start : start + 8] for start in range(0, len(messages), 8)]
@@ -98,20 +102,23 @@ def test_consumers_in_parallel_on_overlapping_batches_count_exactly(
     ]
 
     assert side_by_side(work) == []
+    assert settle(at_t0) == []
     assert scenario.counted(api, shop) == scenario.expected()
 
 
 def test_consumers_given_the_same_batch_at_once_count_it_once(api, shop, at_t0, like_dynamodb):
     eid = create_engagement(api, shop, welcome())
     shown = {"engagement_id": eid, "variant": "W"}
-    events = [event(f"d-{n}", "click", T0, element="x", **shown) for n in range(20)]
+    events = [event(f"d-{n}", "impression", T0, **shown) for n in range(20)]
+    events += [event(f"d-{n}", "click", T0, element="x", **shown) for n in range(20)]
     events += [event(f"d-{n}", "dismiss", T0, **shown) for n in range(10)]
-    assert post_events(api, shop, events).status == 202
+    assert post_events(api, shop, register_devices(api, shop, events)).status == 202
     batch = drain()
 
     assert side_by_side([[batch]] * 4) == []
+    assert settle(at_t0) == []
     [counted] = metrics(api, shop, eid)["variants"]
-    assert (counted["clicks"], counted["dismissals"]) == (20, 10)
+    assert (counted["impressions"], counted["clicks"], counted["dismissals"]) == (20, 20, 10)
 
 
 def queued(api, shop, events: list[dict]) -> Message:
@@ -124,6 +131,7 @@ def test_consumers_counting_one_devices_events_at_once_lose_none(api, shop, at_t
     body = {**welcome(), "conversion": {"event": "purchase", "window_hours": 24}}
     eid = create_engagement(api, shop, body)
     devices = [f"d-{n}" for n in range(10)]
+    register_devices(api, shop, [{"device_id": device} for device in devices])
     shown = {"engagement_id": eid, "variant": "W"}
     long_ago = [event(d, "impression", T0 - timedelta(hours=30), **shown) for d in devices]
     seen = [event(d, "impression", T0 - timedelta(hours=1), **shown) for d in devices]
@@ -175,7 +183,7 @@ def small_mix(api, shop, engagement_id: str, devices: list[str]) -> None:
             event(device, "click", moment, element="x", **shown),
             event(device, "dismiss", moment, **shown),
         ]
-    assert post_events(api, shop, events).status == 202
+    assert post_events(api, shop, register_devices(api, shop, events)).status == 202
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,9 @@ def test_posted_events_show_in_the_metrics_within_five_seconds(herald):
         for kind in ("impression", "dismiss")
     ]
 
+    for n in range(3):
+        status, _ = call(herald, "PUT", f"{app_path}/devices/d-{n}", {}, **client)
+        assert status == 201
     status, accepted = call(herald, "POST", app_path + "/events", {"events": events}, **client)
     assert (status, accepted) == (202, {"accepted": 6})
 

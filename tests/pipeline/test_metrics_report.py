@@ -8,9 +8,16 @@ import time_machine
 
 from chalicelib.domain import stats
 from chalicelib.domain.assignment import assign
-from tests.api.device_helpers import create_engagement, fetch
+from tests.api.device_helpers import create_engagement, fetch, register
 from tests.builders import SPEC_EXAMPLE
-from tests.pipeline.helpers import consume_all, event, metrics, post_events, variant
+from tests.pipeline.helpers import (
+    consume_all,
+    event,
+    metrics,
+    post_events,
+    register_devices,
+    variant,
+)
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 VARIANTS = (("A", 50), ("B", 50))
@@ -36,6 +43,7 @@ def spring(**changes) -> dict:
 
 
 def send(api, shop, events: list[dict]) -> None:
+    register_devices(api, shop, events)
     for start in range(0, len(events), 100):
         assert post_events(api, shop, events[start : start + 100]).status == 202
     assert consume_all() == []
@@ -145,6 +153,7 @@ def test_with_a_conversion_event_and_a_control_group_variants_are_tested_against
     eid = create_engagement(api, shop, spring(control_percent=50))
     groups = {group: devices_in(eid, group, 6) for group in ("A", "B", "control")}
     for device in groups["control"][:4]:
+        register(api, shop, device)  # only a registered device counts in the control group
         assert fetch(api, shop, device)["messages"] == []
     seen = NOW - timedelta(hours=2)
     events = [
