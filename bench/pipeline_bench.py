@@ -121,6 +121,9 @@ def main() -> None:
                 )["engagement_id"]
                 for n in range(max(ENGAGEMENTS))
             ]
+            device = {"X-Client-Key": tenant["client_key"], "Content-Type": "application/json"}
+            for n in range(DEVICES):  # events of unregistered devices are refused
+                client.http.put(f"{base}/devices/d-{n}", headers=device, body="{}")
         for per_batch, batches in BATCHES.items():
             for distinct in ENGAGEMENTS:
                 chosen = engagement_ids[:distinct]

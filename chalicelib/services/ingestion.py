@@ -339,8 +339,7 @@ class EventConsumer:
                 continue
             pending = by_app.setdefault(message.app_id, {})
             for event in message.events:
-                # unique per (app, device, id): one device's ids cannot shadow another's
-                key = event_marker(message.app_id, f"{event.device_id}#{event.id}")
+                key = event_marker(message.app_id, event.device_id, event.id)
                 if key not in pending:
                     pending[key] = _Pending(key, event, event.timestamp.timestamp())
                 pending[key].messages.add(message_id)

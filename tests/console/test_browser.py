@@ -287,6 +287,10 @@ def test_pause_resume_and_delete_ask_first(new_page, herald, http, shots):
 
 
 def send_events(http: Http, app: dict, events: list[dict]) -> None:
+    for device in dict.fromkeys(event["device_id"] for event in events):
+        path = f"/v1/apps/{app['app_id']}/devices/{device}"  # unregistered devices' are refused
+        status, answer = http.call("PUT", path, {}, client=app["client_key"])
+        assert status in (200, 201), answer
     for start in range(0, len(events), 100):
         status, answer = http.call(
             "POST",

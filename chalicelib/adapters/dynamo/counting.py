@@ -19,8 +19,8 @@ EVENT_MARKER_LIFETIME = timedelta(days=35)
 CONTENTION_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
 
-def event_marker(app_id: str, event_id: str) -> str:
-    return f"{app_id}#event#{event_id}"
+def event_marker(app_id: str, device_id: str, event_id: str) -> str:
+    return f"{app_id}#event#{device_id}#{event_id}"
 
 
 def reach_marker(app_id: str, engagement_id: str, device_id: str) -> str:

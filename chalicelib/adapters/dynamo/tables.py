@@ -155,7 +155,8 @@ class CounterRecord(Model):
 class MarkerRecord(Model):
     """Something that must count once.
 
-    "<app_id>#event#<event id>": that event was counted. It expires EVENT_MARKER_LIFETIME after
+    "<app_id>#event#<device id>#<event id>": that event was counted (ids are unique per device,
+    so one device's ids never shadow another's). It expires EVENT_MARKER_LIFETIME after
     it was written, beyond the 30 days an event's timestamp may lag and the queue's retention, so
     no copy of the event can come back after it.
     "<app_id>#reach#<engagement id>#<device id>": that device was reached, with the moment and
