@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from chalicelib.domain.assignment import assign
 from tests.api.device_helpers import create_engagement, fetch, register
 from tests.pipeline.helpers import event, metrics, post_events
 
@@ -105,8 +106,24 @@ class Scenario:
                 self.shown[device] = messages[self.spring_id]["variant"]
             elif device in self.registered:  # only a registered device counts as control
                 self.control.add(self.subjects[device])
-        for n in range(self.devices):
-            self.sent += self._events_of(rng, f"d-{n}")
+        # two more registered devices that the assignment holds out, so that the control group
+        # is never empty whatever ids the engagements got
+        variants = tuple((key, 50) for key in BUTTONS)
+        held_out = [
+            f"c-{k}"
+            for k in range(500)
+            if assign(self.spring_id, f"device:c-{k}", 100, 25, variants).in_control
+        ][:2]
+        for device in held_out:
+            register(api, shop, device)
+            assert self.spring_id not in {
+                m["engagement_id"] for m in fetch(api, shop, device)["messages"]
+            }
+            self.subjects[device] = f"device:{device}"
+            self.registered.add(device)
+            self.control.add(self.subjects[device])
+        for device in [*(f"d-{n}" for n in range(self.devices)), *held_out]:
+            self.sent += self._events_of(rng, device)
         self.sent += [dict(e) for e in rng.sample(self.sent, len(self.sent) // 10)]  # re-sent
         rng.shuffle(self.sent)
         for start in range(0, len(self.sent), 100):
