@@ -603,6 +603,7 @@ def _engaged(
     entry = state.entry(key, engagement_id)
     if not history.shown(entry).allows(event.type, event.variant):
         if integrity.hold_expired(pending.held_since, now):
+            observability.count(observability.EVENTS_REJECTED, reason=integrity.NO_IMPRESSION)
             refused = integrity.rejected(integrity.NO_IMPRESSION, pending.at)
             return _Change(increments=[(engagement_id, refused)])
         return _HELD
