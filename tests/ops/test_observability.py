@@ -10,7 +10,15 @@ import pytest
 from chalicelib import observability
 from tests.api.device_helpers import create_engagement, live_engagement
 from tests.conftest import ROOT_KEY, schedules_by_name
-from tests.pipeline.helpers import consume, drain, event, now, poison, post_events
+from tests.pipeline.helpers import (
+    consume,
+    drain,
+    event,
+    now,
+    poison,
+    post_events,
+    register_devices,
+)
 
 FETCH_ROUTE = "GET /v1/apps/{app_id}/devices/{device_id}/messages"
 
@@ -75,7 +83,7 @@ def test_a_batch_logs_its_id_counts_and_failures(api, shop, capsys):
         event("d-2", "impression", at, engagement_id=eid, variant="A"),
         event("d-3", "impression", at, engagement_id="eng-gone", variant="A"),
     ]
-    assert post_events(api, shop, events).status == 202
+    assert post_events(api, shop, register_devices(api, shop, events)).status == 202
     batch = [*drain(), poison()]
     capsys.readouterr()
     failed = consume(batch)
