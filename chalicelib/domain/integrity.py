@@ -26,11 +26,21 @@ REJECTED_PREFIX = "rejected#"
 UNREGISTERED_DEVICE = "unregistered_device"
 UNKNOWN_VARIANT = "unknown_variant"
 UNKNOWN_ELEMENT = "unknown_element"
+INVALID_ANSWER = "invalid_answer"  # a response that does not answer the variant's question
+ALREADY_ANSWERED = "already_answered"  # a second response of the same subject
 NO_IMPRESSION = "no_impression"
-REASONS = (NO_IMPRESSION, UNKNOWN_ELEMENT, UNKNOWN_VARIANT, UNREGISTERED_DEVICE)
+REASONS = (
+    ALREADY_ANSWERED,
+    INVALID_ANSWER,
+    NO_IMPRESSION,
+    UNKNOWN_ELEMENT,
+    UNKNOWN_VARIANT,
+    UNREGISTERED_DEVICE,
+)
 
 # Event types that only mean something after the message was shown.
-ENGAGED_TYPES = frozenset({"click", "dismiss", "render_error"})
+ENGAGED_TYPES = frozenset({"click", "dismiss", "render_error", "response"})
+ONCE_PER_SUBJECT = frozenset({"response"})  # a subject answers a question once
 
 HOLD_WINDOW_SECONDS = 3600.0
 MIN_HOLD_DELAY_SECONDS = 60
@@ -50,12 +60,17 @@ class Shown:
     variant: str | None  # the variant they were of
     engaged: dict[str, int]  # event type -> how many of that type were counted
 
+    def answered(self, event_type: str) -> bool:
+        """Whether this once-per-subject event was counted already (a second is refused)."""
+        return event_type in ONCE_PER_SUBJECT and self.engaged.get(event_type, 0) >= 1
+
     def allows(self, event_type: str, variant: str) -> bool:
         """Whether one more event of this type and variant fits the impressions counted."""
+        limit = 1 if event_type in ONCE_PER_SUBJECT else self.impressions
         return (
             self.impressions > 0
             and self.variant == variant
-            and self.engaged.get(event_type, 0) < self.impressions
+            and self.engaged.get(event_type, 0) < limit
         )
 
 

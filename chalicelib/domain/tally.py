@@ -59,6 +59,7 @@ class EngagementFacts:
     variants: tuple[tuple[str, int], ...]  # (key, weight), in the spec's order
     elements: frozenset[str]  # button ids of every variant
     buttons: Mapping[str, frozenset[str]]  # variant key -> its button ids
+    questions: Mapping[str, Mapping[str, Any]]  # variant key -> the question its message asks
     metrics: Mapping[str, str]  # element -> metric name
     conversion_event: str | None
     window_seconds: float  # the conversion window
@@ -80,6 +81,11 @@ class EngagementFacts:
             buttons={
                 v["key"]: frozenset(button["id"] for button in v["message"].get("buttons", []))
                 for v in spec["variants"]
+            },
+            questions={
+                v["key"]: v["message"]["question"]
+                for v in spec["variants"]
+                if v["message"].get("question")
             },
             metrics={m["element"]: m["metric"] for m in spec.get("metrics", [])},
             conversion_event=conversion.get("event"),

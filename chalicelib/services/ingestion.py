@@ -60,7 +60,7 @@ from chalicelib.adapters.dynamo import (
 from chalicelib.adapters.events import EventQueue, QueueUnavailable
 from chalicelib.api import bodies
 from chalicelib.api.models import EVENT_TYPES, PostEvents, QueuedEvent, QueuedEvents
-from chalicelib.domain import assignment, history, integrity, tally
+from chalicelib.domain import assignment, history, integrity, questions, tally
 from chalicelib.domain.eligibility import Device
 from chalicelib.domain.history import Entry
 from chalicelib.domain.integrity import ENGAGED_TYPES
@@ -475,6 +475,10 @@ def _refusal(
         return integrity.UNKNOWN_VARIANT
     if event.type == "click" and event.element not in engagement.buttons_of(event.variant):
         return integrity.UNKNOWN_ELEMENT
+    if event.type == "response":
+        question = engagement.questions.get(event.variant)
+        if question is None or questions.answer_problem(question, event.value) is not None:
+            return integrity.INVALID_ANSWER
     return None
 
 
@@ -601,14 +605,24 @@ def _engaged(
     engagement_id = engagement.engagement_id
     key = subject_key(app_id, subject)
     entry = state.entry(key, engagement_id)
-    if not history.shown(entry).allows(event.type, event.variant):
+    seen = history.shown(entry)
+    if seen.answered(event.type):
+        refused = integrity.rejected(integrity.ALREADY_ANSWERED, pending.at)
+        return _Change(increments=[(engagement_id, refused)])
+    if not seen.allows(event.type, event.variant):
         if integrity.hold_expired(pending.held_since, now):
             observability.count(observability.EVENTS_REJECTED, reason=integrity.NO_IMPRESSION)
             refused = integrity.rejected(integrity.NO_IMPRESSION, pending.at)
             return _Change(increments=[(engagement_id, refused)])
         return _HELD
-    element = event.element if event.type == "click" else None
-    increments = tally.event_increments(event.type, event.variant, pending.at, engagement, element)
+    if event.type == "response":
+        question = engagement.questions[event.variant]
+        increments = questions.answer_increments(question, event.variant, pending.at, event.value)
+    else:
+        element = event.element if event.type == "click" else None
+        increments = tally.event_increments(
+            event.type, event.variant, pending.at, engagement, element
+        )
     return _Change(
         {key: {engagement_id: history.engage(entry, event.type)}},
         {},

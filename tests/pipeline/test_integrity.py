@@ -204,3 +204,35 @@ def test_a_held_event_that_cannot_be_sent_back_fails_its_message(api, shop, at_t
     sqs.delete_queue(QueueUrl=queue_url())
 
     assert consume([message]) == [message.message_id]  # SQS delivers it again later
+
+
+def test_answers_count_once_per_subject_and_only_after_an_impression(api, shop, at_t0):
+    body = welcome()
+    body["variants"][0]["message"]["question"] = {"type": "rating", "prompt": "How was it?"}
+    eid = create_engagement(api, shop, body)
+    register_devices(api, shop, [{"device_id": d} for d in ("d-1", "d-2", "d-3")])
+    answer = {"engagement_id": eid, "variant": "W"}
+    send(
+        api,
+        shop,
+        [
+            event("d-1", "response", T0, value=4, **answer),  # before its impression
+            event("d-1", "impression", T0, **answer),
+            event("d-1", "response", T0, value=5, **answer),  # a second answer
+            event("d-2", "response", T0, value=5, **answer),  # never shown the message
+            event("bot-1", "response", T0, value=1, **answer),  # never registered
+        ],
+    )
+    assert consume_all() == []
+    assert settle(at_t0) == []
+
+    report = metrics(api, shop, eid)
+    [counted] = report["variants"]
+    assert counted["impressions"] == 1
+    assert counted["responses"] == 1
+    assert report["rejected"] == {
+        **NO_REJECTIONS,
+        "already_answered": 1,
+        "no_impression": 1,
+        "unregistered_device": 1,
+    }
