@@ -5,11 +5,13 @@ engagement's figures.
 - An event of a device that was never registered is refused (`unregistered_device`).
 - An event naming a variant the engagement does not have is refused (`unknown_variant`); a click
   on an element that is not a button of that variant is refused (`unknown_element`).
-- A click, dismissal, render error (and any type in ENGAGED_TYPES) counts only when its subject
-  had an impression of that engagement and variant, and at most once per impression and type:
-  a subject shown a message once can click it once. One that does not fit yet is *held*: SQS
-  keeps no order, so its impression may still be on the way. A held event is looked at again
-  after a delay that grows with its age, and refused (`no_impression`) once it has been held for
+- A click, dismissal, render error or response (ENGAGED_TYPES) counts only when its subject
+  had an impression of that engagement and variant, and at most once per impression and type
+  (a response once per subject: a second is `already_answered`; one that does not answer the
+  variant's question is `invalid_answer`): a subject shown a message once can click it once.
+  One that does not fit yet is *held*: SQS keeps no order, so its impression may still be on
+  the way. A held event is looked at again after a delay that grows with its age (5 s, then
+  about doubling, at most 15 minutes), and refused (`no_impression`) once it has been held for
   HOLD_WINDOW_SECONDS without its impression arriving.
 
 Refused events are counted per reason, per engagement and UTC day, beside the variants' counters
@@ -43,7 +45,7 @@ ENGAGED_TYPES = frozenset({"click", "dismiss", "render_error", "response"})
 ONCE_PER_SUBJECT = frozenset({"response"})  # a subject answers a question once
 
 HOLD_WINDOW_SECONDS = 3600.0
-MIN_HOLD_DELAY_SECONDS = 60
+MIN_HOLD_DELAY_SECONDS = 5  # most overtaken events find their impression within seconds
 MAX_HOLD_DELAY_SECONDS = 900  # SQS's longest DelaySeconds
 
 

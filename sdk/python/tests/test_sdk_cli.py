@@ -91,6 +91,8 @@ def test_metrics_table_verdict_and_json(herald_cli, shop):
             events.append({**base, "id": f"i-{variant}-{n}", "type": "impression"})
             if n < clicks:
                 events.append({**base, "id": f"c-{variant}-{n}", "type": "click", "element": "buy"})
+    for device_id in dict.fromkeys(e["device_id"] for e in events):
+        shop.device.register(device_id)  # events of unregistered devices are refused
     shop.device.send_events(events)
     wait_for(lambda: shop.admin.metrics(made.engagement_id).variants[1].impressions == 40, 15)
     env = {"HERALD_URL": shop.url, "HERALD_ADMIN_KEY": shop.created.admin_key}
