@@ -85,9 +85,12 @@ class Herald:
     def get_app(self) -> App:
         return App.model_validate(self._get(self._app()))
 
-    def update_app(self, name: str | None = None, web_origins: list[str] | None = None) -> App:
-        """Change the app's settings (a merge patch: what is not given stays)."""
-        patch: dict[str, Any] = {}
+    def update_app(
+        self, name: str | None = None, web_origins: list[str] | None = None, **settings: Any
+    ) -> App:
+        """Change the app's settings, a merge patch: what is not given stays. Settings this
+        SDK does not name go through as given (e.g. `pinpoint={"enabled": True}`)."""
+        patch: dict[str, Any] = dict(settings)
         if name is not None:
             patch["name"] = name
         if web_origins is not None:

@@ -49,6 +49,7 @@ class Action:
     target_id: str | None = None
     version: int | None = None
     reason: str = ""
+    summary: str = ""  # what a create makes, in a line
 
 
 @dataclass
@@ -396,7 +397,8 @@ def _plan_audience(wanted: dict, current: dict[str, Audience]) -> Action:
     }
     found = current.get(body["name"].casefold())
     if found is None:
-        return Action("audience", body["name"], CREATE, body=body)
+        summary = f"{_conditions(body['rules'])} condition(s)"
+        return Action("audience", body["name"], CREATE, body=body, summary=summary)
     before = {"name": found.name, "description": found.description, "rules": found.rules}
     changes = diff(before, body)
     verb = UPDATE if changes else UNCHANGED
@@ -414,7 +416,8 @@ def _plan_engagement(
     spec = normalized(schemas, to_api(wanted, audience_ids, placeholder=True))
     found = current.get(name.casefold())
     if found is None:
-        return Action("engagement", name, CREATE, body=to_api(wanted, audience_ids, True))
+        body = to_api(wanted, audience_ids, True)
+        return Action("engagement", name, CREATE, body=body, summary=_summary(spec))
     known = set(schemas.properties("CreateEngagement")) - {"status"}
     stored = normalized(schemas, {k: v for k, v in found.spec().items() if k in known})
     changes = _readable(diff(stored, spec), names_by_id)
@@ -438,6 +441,24 @@ def _plan_engagement(
                 "new engagement."
             )
     return action
+
+
+def _conditions(rule: Any) -> int:
+    """How many conditions a rule holds, in all its groups."""
+    if isinstance(rule, list):
+        return sum(_conditions(member) for member in rule)
+    if isinstance(rule, dict):
+        return 1 if "op" in rule else sum(_conditions(v) for v in rule.values())
+    return 0
+
+
+def _summary(spec: dict) -> str:
+    variants = ", ".join(f"{v.get('key')} {v.get('weight')}%" for v in spec.get("variants", []))
+    control = f", control {spec['control_percent']}%" if spec.get("control_percent") else ""
+    event = (spec.get("trigger") or {}).get("event", "app_launch")
+    schedule = spec.get("schedule", {})
+    window = " to ".join(_instant(schedule[k]).date().isoformat() for k in ("start_at", "end_at"))
+    return f"{variants}{control}; on {event}; {window} (UTC)"
 
 
 def _readable(changes: list[FieldChange], names_by_id: dict[str, str]) -> list[FieldChange]:

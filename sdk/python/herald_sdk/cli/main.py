@@ -415,6 +415,8 @@ def show_plan(made: declarative.Plan) -> None:
     for action in made.actions:
         console.print(f"{marks[action.verb]} {action.kind} ", end="")
         console.print(repr(action.name), markup=False)
+        if action.summary:
+            console.print(f"    {action.summary}", markup=False)
         for change in action.changes:
             console.print(
                 f"    {change.path}: {_short(change.before)} -> {_short(change.after)}",
