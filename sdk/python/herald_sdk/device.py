@@ -109,6 +109,13 @@ class DeviceSession:
     def dismiss(self, shown: FetchedMessage) -> dict[str, Any]:
         return self._queue("dismiss", engagement_id=shown.engagement_id, variant=shown.variant)
 
+    def answer(self, shown: FetchedMessage, value: int | str | list[str]) -> dict[str, Any]:
+        """The answer to the message's question: a rating (1-5), an NPS score (0-10), an option
+        id (a list of them when several may be chosen) or a text."""
+        return self._queue(
+            "response", engagement_id=shown.engagement_id, variant=shown.variant, value=value
+        )
+
     def track(self, name: str, attributes: dict[str, Any] | None = None) -> dict[str, Any]:
         """A custom app event (a conversion when it is an engagement's conversion event)."""
         return self._queue("custom", name=name, attributes=attributes or None)

@@ -131,6 +131,12 @@ class VariantMetrics(Model):
     lift_vs_first: float | None = None
     p_value: float | None = None
     significant: bool = False
+    question: str | None = None  # the kind of question the variant asks, if any
+    responses: int = 0
+    response_rate: float | None = None
+    distribution: dict[str, int] = {}
+    mean: float | None = None
+    nps: float | None = None
 
 
 class ControlMetrics(Model):
@@ -145,3 +151,4 @@ class Metrics(Model):
     variants: list[VariantMetrics]
     control: ControlMetrics | None = None
     series: list[dict[str, Any]] | None = None
+    rejected: dict[str, int] = {}  # events refused, per reason

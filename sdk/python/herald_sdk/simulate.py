@@ -91,6 +91,7 @@ class Options:
     devices: int = 100
     events_per_device: int = 1
     ctr: dict[str, float] = field(default_factory=dict)
+    answer_rate: float = 0.0  # how often a shown question is answered
     conversion: dict[str, float] = field(default_factory=dict)
     conversion_event: str | None = None
     event: str = "app_launch"
@@ -111,6 +112,8 @@ class Options:
             raise SimulationRefused("concurrency: from 1 to 64")
         if self.max_seconds <= 0:
             raise SimulationRefused("max seconds: must be positive")
+        if not 0 <= self.answer_rate <= 1:
+            raise SimulationRefused("answer rate: from 0 to 1")
         if self.conversion and not self.conversion_event:
             raise SimulationRefused("conversion rates need a conversion event")
 
@@ -125,6 +128,7 @@ class Summary:
     impressions: Counter = field(default_factory=Counter)  # accepted, by variant
     clicks: Counter = field(default_factory=Counter)
     conversions: Counter = field(default_factory=Counter)  # by variant, or "control"
+    answers: Counter = field(default_factory=Counter)  # by variant
     exposed: Counter = field(default_factory=Counter)  # devices that saw each variant
     unexposed: int = 0  # devices that never got the engagement (control, targeting, caps)
     stopped_by: str | None = None  # "max_requests" or "max_seconds" when a bound ended it
@@ -179,6 +183,7 @@ class Fleet:
         session = self.client.session(device_id)
         seen: str | None = None  # the variant this device was shown (first one)
         converted = False
+        answered: set[str] = set()
         try:
             self._call(lambda: self.client.register(device_id, **profile(rng, index)))
             for _ in range(self.options.events_per_device):
@@ -186,7 +191,7 @@ class Fleet:
                 shown = self._pick(messages.messages)
                 if shown is not None:
                     seen = seen or shown.variant
-                    self._render(session, shown, rng)
+                    self._render(session, shown, rng, answered)
                 if not converted and self._converts(shown, seen, rng):
                     session.track(self.options.conversion_event)
                     converted = True
@@ -216,8 +221,15 @@ class Fleet:
         ]
         return wanted[0] if wanted else None
 
-    def _render(self, session, shown: FetchedMessage, rng: random.Random) -> None:
+    def _render(self, session, shown: FetchedMessage, rng: random.Random, answered: set) -> None:
+        """Show it: an impression, maybe an answer to its question (one per engagement, as
+        Herald counts one per person), then a click at the variant's true rate or a dismiss."""
         session.impression(shown)
+        question = shown.message.get("question")
+        new = question and shown.engagement_id not in answered
+        if new and rng.random() < self.options.answer_rate:
+            session.answer(shown, answer_to(question, rng))
+            answered.add(shown.engagement_id)
         rate = self.options.ctr.get(shown.variant, 0.0)
         if rng.random() < rate:
             buttons = shown.message.get("buttons") or []
@@ -246,6 +258,8 @@ class Fleet:
                     self.summary.clicks[event["variant"]] += 1
                 elif event["type"] == "custom":
                     self.summary.conversions[seen or CONTROL] += 1
+                elif event["type"] == "response":
+                    self.summary.answers[event["variant"]] += 1
 
     def _call(self, request: Callable[[], Any]) -> Any:
         with self._lock:
@@ -274,6 +288,30 @@ class Fleet:
 
 class _Stopped(Exception):
     """A bound was reached: this device stops."""
+
+
+TEXT_ANSWERS = [
+    "Love the new look",
+    "Too many pop-ups",
+    "Great deals this week",
+    "Checkout was slow",
+    "More colours please",
+]
+
+
+def answer_to(question: dict[str, Any], rng: random.Random) -> int | str | list[str]:
+    """A plausible answer to a question: ratings and scores lean positive."""
+    kind = question.get("type")
+    if kind == "rating":
+        return rng.choices([1, 2, 3, 4, 5], weights=[5, 8, 20, 37, 30])[0]
+    if kind == "nps":
+        return rng.choices(range(11), weights=[2, 1, 1, 2, 2, 5, 7, 12, 18, 25, 25])[0]
+    if kind == "choice":
+        ids = [option["id"] for option in question.get("options", [])]
+        if question.get("multiple"):
+            return rng.sample(ids, rng.randint(1, len(ids)))
+        return rng.choice(ids)
+    return rng.choice(TEXT_ANSWERS)
 
 
 def profile(rng: random.Random, index: int) -> dict[str, Any]:

@@ -315,6 +315,23 @@ def metrics(
             "",
         )
     console.print(table)
+    asked = [v for v in report.variants if v.question]
+    if asked:
+        answers = Table("variant", "question", "answers", "rate", "mean", "NPS", "distribution")
+        for column in answers.columns[2:6]:
+            column.justify = "right"
+        for v in asked:
+            answers.add_row(
+                v.key, v.question, f"{v.responses:,}", percent(v.response_rate),
+                "-" if v.mean is None else f"{v.mean:.2f}",
+                "-" if v.nps is None else f"{v.nps:+.0f}",
+                " ".join(f"{k}:{n}" for k, n in v.distribution.items()),
+            )  # fmt: skip
+        console.print(answers)
+    refused = {reason: n for reason, n in report.rejected.items() if n}
+    if refused:
+        shown = ", ".join(f"{reason} {n:,}" for reason, n in sorted(refused.items()))
+        console.print(f"Events refused (not counted above): {shown}", markup=False)
     console.print(verdict(report), markup=False)
 
 

@@ -45,6 +45,9 @@ def simulate(
             help="The custom event a conversion sends (default: the engagement's conversion event)."
         ),
     ] = None,
+    answer_rate: Annotated[
+        float, typer.Option(help="How often a question shown is answered (0 to 1).")
+    ] = 0.0,
     event: Annotated[
         str, typer.Option(help="The app event that triggers the fetch.")
     ] = "app_launch",
@@ -75,6 +78,7 @@ def simulate(
         devices=devices,
         events_per_device=events_per_device,
         ctr=parse_rates(ctr, "--ctr"),
+        answer_rate=answer_rate,
         conversion=parse_rates(conversion, "--conversion"),
         conversion_event=conversion_event,
         event=event,
@@ -155,6 +159,7 @@ def _summary_json(summary, report: Metrics | None) -> dict:
         "impressions_sent": dict(summary.impressions),
         "clicks_sent": dict(summary.clicks),
         "conversions_sent": dict(summary.conversions),
+        "answers_sent": dict(summary.answers),
         "exposed_devices": dict(summary.exposed),
         "unexposed_devices": summary.unexposed,
         "stopped_by": summary.stopped_by,
