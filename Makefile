@@ -5,9 +5,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint format clean demo
 
-$(STAMP): requirements.txt requirements-dev.txt sdk/python/pyproject.toml
+$(STAMP): requirements.txt requirements-vendor.txt requirements-dev.txt sdk/python/pyproject.toml \
+		requirements-lambda-runtime.txt requirements-checkov.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
+	rm -rf $(VENV)/lambda-runtime
+	$(VENV)/bin/python -m pip install --quiet --no-deps --no-compile \
+		--target $(VENV)/lambda-runtime -r requirements-lambda-runtime.txt
+	test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -28,7 +28,7 @@ from typing import Any
 from chalice import Chalice
 from chalice.utils import to_cfn_resource_name
 
-from deploy import iam, infra, operations
+from deploy import iam, infra, operations, vendor
 from deploy.stack import Runner, chalice_command, run_command
 
 ROOT_KEY_HASH_PARAMETER = "RootKeyHash"
@@ -178,6 +178,7 @@ def package(
         "HERALD_STAGE": stage,
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
     }
+    vendor.vendor(project_dir)
     runner(
         [
             chalice_command(),

@@ -33,7 +33,7 @@ from chalice import Chalice
 from chalice.app import SQSEventConfig
 
 from chalicelib.domain import keys
-from deploy import config, iam, infra, operations
+from deploy import config, iam, infra, operations, vendor
 
 ROOT_KEY_HASH_ENV = "HERALD_ROOT_KEY_HASH"
 STACK_CAPABILITIES = ["CAPABILITY_NAMED_IAM"]  # the scheduler role has a fixed name
@@ -216,6 +216,7 @@ class Deployer:
             "HERALD_STAGE": self.stage,
             "AWS_DEFAULT_REGION": self.session.region_name,
         }
+        vendor.vendor(self.config_path.parent.parent)
         try:
             self.runner([chalice_command(), "deploy", "--stage", self.stage], env)
         finally:

@@ -1,5 +1,6 @@
 """Shared by the deploy checks: one tour of the app per test session, and moto's missing piece."""
 
+import json
 from typing import Any
 
 import pytest
@@ -53,6 +54,18 @@ class MotoScheduleGroup(CloudFormationModel):
 
 for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
     cached.cache_clear()  # moto lists its CloudFormation models once; let it see the one above
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory) -> dict:
+    """`make package STAGE=prod`, once: the SAM template and the deployment zip (Chalice keeps the
+    dependencies it downloads in .chalice/deployments, so only a first run fetches them)."""
+    from app import app
+    from deploy import package
+
+    output = tmp_path_factory.mktemp("package") / "build" / "prod"
+    sam = package.package(app, "prod", output)
+    return {"path": sam, "template": json.loads(sam.read_text()), "zip": output / "deployment.zip"}
 
 
 @pytest.fixture(scope="session")

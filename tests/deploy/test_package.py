@@ -1,7 +1,8 @@
 """`make package`: `chalice package --merge-template` gives one template cfn-lint accepts.
 
-The project is copied with an empty requirements.txt so Chalice builds its zip offline and fast;
-the dependencies do not change the template.
+The `packaged` fixture (conftest.py) is the real `make package STAGE=prod`. A variant of the app
+is packaged from a copy of the project with an empty requirements.txt, so Chalice builds its zip
+offline and fast; the dependencies do not change the template.
 """
 
 import importlib.util
@@ -81,23 +82,14 @@ def with_generated_config(project: Path, app) -> None:
 
 
 @pytest.fixture(scope="module")
-def packaged(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("package")
-    project = project_copy(root)
-    sam = package.package(
-        load_app(project, "packaged_app"), "prod", root / "build" / "prod", project
-    )
-    return {"path": sam, "template": json.loads(sam.read_text())}
-
-
-@pytest.fixture(scope="module")
-def with_consumer(tmp_path_factory) -> dict:
+def with_consumer(tmp_path_factory, packaged) -> dict:
     """The app packaged with an SQS consumer: its own if it has one, else one added here."""
     from app import app
 
+    if any(isinstance(kind, SQSEventConfig) for kind in iam.functions(app).values()):
+        return {**packaged, "app": app}
     root = tmp_path_factory.mktemp("consumer")
-    has_one = any(isinstance(kind, SQSEventConfig) for kind in iam.functions(app).values())
-    project = project_copy(root, "" if has_one else CONSUMER)
+    project = project_copy(root, CONSUMER)
     consumer_app = load_app(project, "consumer_app")
     with_generated_config(project, consumer_app)
     sam = package.package(consumer_app, "prod", root / "build" / "prod", project)
