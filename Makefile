@@ -42,7 +42,7 @@ clean:
 STAGE ?= dev
 REGION_FLAG = $(if $(REGION),--region $(REGION))
 
-.PHONY: infra openapi deploy package destroy
+.PHONY: infra openapi deploy package redrive destroy
 
 infra: $(STAMP)
 	$(VENV)/bin/python -m deploy infra
@@ -56,6 +56,10 @@ deploy: $(STAMP)
 
 package: $(STAMP)
 	$(VENV)/bin/python -m deploy package --stage $(STAGE)
+
+# Put the events dead-letter queue's messages back on the events queue (docs/OPERATIONS.md).
+redrive: $(STAMP)
+	$(VENV)/bin/python -m deploy redrive --stage $(STAGE) $(REGION_FLAG)
 
 destroy: $(STAMP)
 	$(VENV)/bin/python -m deploy destroy --stage $(STAGE) $(REGION_FLAG)

@@ -72,6 +72,21 @@ def cmd_package(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_redrive(args: argparse.Namespace) -> int:
+    from deploy.redrive import redrive
+    from deploy.stack import DeployError
+
+    sqs = _session(args).client("sqs")
+    try:
+        redrive(sqs, args.stage)
+    except sqs.exceptions.QueueDoesNotExist:
+        queues = f"{infra.queue_name(args.stage)} and {infra.dead_letter_queue_name(args.stage)}"
+        raise DeployError(
+            f"no queues {queues} in this region: is the stage deployed here?"
+        ) from None
+    return 0
+
+
 def cmd_root_key(_args: argparse.Namespace) -> int:
     from chalicelib.domain import keys
 
@@ -87,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("infra", help="regenerate infra/resources.json and the IAM policies")
     openapi = commands.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", default="openapi.json")
-    for name in ("deploy", "destroy", "package"):
+    for name in ("deploy", "destroy", "package", "redrive"):
         command = commands.add_parser(name)
         command.add_argument("--stage", required=True)
         command.add_argument("--region", default=None)
@@ -103,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "deploy": cmd_deploy,
         "destroy": cmd_destroy,
         "package": cmd_package,
+        "redrive": cmd_redrive,
         "root-key": cmd_root_key,
     }[args.command]
     from deploy.stack import DeployError
