@@ -8,7 +8,7 @@ from chalice import Chalice, Response
 
 from chalicelib import console, observability
 from chalicelib.adapters.events import QueueUnavailable
-from chalicelib.api import bodies, openapi
+from chalicelib.api import bodies
 from chalicelib.api.models import FetchMessages
 from chalicelib.domain.eligibility import OnEvent
 from chalicelib.errors import HeraldError, NotFound
@@ -102,6 +102,8 @@ def _engagement_response(body: dict, status: int = 200) -> Response:
 @route("/v1/openapi.json", "GET")
 def openapi_document():
     """The OpenAPI 3.1 description of this API, built from the models that validate requests."""
+    from chalicelib.api import openapi  # here, not at import: its models cost every cold start
+
     return _json(openapi.document(app))
 
 

@@ -6,11 +6,13 @@ by app.py with `invocation(...)`; while it runs, services add to it with `count(
 request id, what ran, its status or outcome, its latency, its counts) and one EMF blob per
 dimension set of its metrics (Powertools Metrics, namespace `Herald`, dimension `stage` and, for
 HTTP metrics, the bounded `route` template), which CloudWatch turns into metrics with no API call.
+Both go to stdout, as Lambda expects (`written_to` sends them elsewhere).
 
 Only ids, route templates, statuses and counts are passed here, never a key, a token or a body.
 Powertools is imported when the first invocation ends, not when app.py is imported.
 """
 
+import json
 import logging
 import sys
 import time
@@ -81,6 +83,23 @@ class Invocation:
 
 _current: ContextVar[Invocation | None] = ContextVar("herald_invocation", default=None)
 _cold = True
+_output = None  # where lines go; None: whatever sys.stdout is when one is written
+
+
+@contextmanager
+def written_to(stream) -> Iterator[None]:
+    """Write the log lines and metrics to `stream` meanwhile: the local run sends them to its
+    terminal's stderr, so that a process serving it in a thread keeps its stdout to itself."""
+    global _output
+    previous, _output = _output, stream
+    try:
+        yield
+    finally:
+        _output = previous
+
+
+def _stream():
+    return _output or sys.stdout
 
 
 def count(name: str, value: float = 1, **dimensions: str) -> None:
@@ -151,18 +170,19 @@ def _flush_metrics(current: Invocation, stage: str) -> None:
             blob.add_dimension(name=key, value=value or "none")
         for name, value in values:
             blob.add_metric(name=name, unit=MetricUnit.Count, value=value)
-        blob.flush_metrics()
+        _stream().write(json.dumps(blob.serialize_metric_set(), separators=(",", ":")) + "\n")
 
 
 class _StandardOutput(logging.StreamHandler):
-    """Writes to whatever sys.stdout is when a line is written (Lambda's, or a test's)."""
+    """Writes to whatever sys.stdout is when a line is written (Lambda's, or a test's), or to
+    the stream of `written_to`."""
 
     def __init__(self) -> None:
         super().__init__(sys.stdout)
 
     @property
     def stream(self):  # type: ignore[override]
-        return sys.stdout
+        return _stream()
 
     @stream.setter
     def stream(self, _value) -> None:

@@ -3,7 +3,8 @@
 - a log group per Lambda function of the app (named as Lambda names it) and one for the API's
   access logs, all with the `LogRetentionDays` retention;
 - the API Gateway account's CloudWatch role, which access logging requires;
-- alarms, sent to the `AlarmTopicArn` SNS topic: every dead-letter queue not empty, the age of
+- alarms, sent to the `AlarmTopicArn` SNS topic: every dead-letter queue (an SQS queue whose
+  logical id ends with `DeadLetterQueue`) not empty, the age of
   the oldest queued event, every background function's errors, every function's throttles, the
   API's 5xx rate, DynamoDB throttles;
 - a dashboard of Herald's own metrics (chalicelib/observability.py) and of the services';
@@ -268,9 +269,10 @@ def alarms(resources: dict[str, Any], functions: dict[str, Any]) -> dict[str, di
     )
     tables = sorted(k for k, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table")
     for number, start in enumerate(range(0, len(tables), TABLES_PER_THROTTLE_ALARM), 1):
+        group = tables[start : start + TABLES_PER_THROTTLE_ALARM]
         found[f"DynamoDbThrottles{number}Alarm"] = _alarm(
-            f"DynamoDB throttled requests to {', '.join(tables[start : start + 4])}",
-            {"Metrics": _throttle_queries(tables[start : start + TABLES_PER_THROTTLE_ALARM])},
+            f"DynamoDB throttled requests to {', '.join(group)}",
+            {"Metrics": _throttle_queries(group)},
             0,
         )
     return _named(found)

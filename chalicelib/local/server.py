@@ -8,6 +8,7 @@ it set and the class Chalice's local server swaps onto the app, so a test proces
 import json
 import os
 import socket
+import sys
 import threading
 from contextlib import ExitStack
 from pathlib import Path
@@ -17,6 +18,7 @@ from chalice.config import Config
 from chalice.local import LocalDevServer, create_local_server
 from moto import mock_aws
 
+from chalicelib import observability
 from chalicelib.domain import keys
 from chalicelib.local.one_at_a_time import moto_one_request_at_a_time
 from chalicelib.local.queue import QueueConsumer, sqs_sources
@@ -104,6 +106,9 @@ class LocalHerald:
         self._setenv("HERALD_ROOT_KEY_HASH", keys.hash_key(self.root_key))
         settings = get_settings()
         self._serial.enter_context(moto_one_request_at_a_time())
+        # the log lines and metrics to the terminal's stderr: the stdout of a process that serves
+        # Herald in a thread (a test, the SDK's command line) stays its own
+        self._serial.enter_context(observability.written_to(sys.__stderr__))
         create_all(settings)
 
         self._app_class = type(self._app)

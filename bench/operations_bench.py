@@ -1,0 +1,241 @@
+"""Operations figures, in one run (docs/OPERATIONS.md quotes them):
+
+1. the deployment zip `make package` builds, and the one it built before (PynamoDB resolved
+   with its dependencies: botocore and the rest of the SDK the Lambda runtime already has);
+2. the import time of app.py with Powertools loaded, as a ratio to a bare Chalice app importing
+   boto3 (fresh interpreters, alternated, medians), and of app.py alone;
+3. the log lines and EMF blobs one fetch writes;
+4. DynamoDB request units of a steady-state fetch and of counting events (items per request, by
+   DynamoDB's pricing rules, items under 1 KB written and 4 KB read), and the log bytes per fetch.
+
+Run: .venv/bin/python bench/operations_bench.py [--no-zip]
+"""
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+from pathlib import Path
+
+import botocore.session
+from benchmarking import create_tenant  # first: it sets the environment
+from chalice.test import Client
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parents[1]
+IMPORT_RUNS = 9
+BARE = "import boto3, chalice; app = chalice.Chalice(app_name='bare')"
+HERALD = "import app"
+HERALD_WITH_POWERTOOLS = (
+    "import app; from chalicelib import observability; observability.logger(); "
+    "from aws_lambda_powertools.metrics import EphemeralMetrics"
+)
+
+
+# --- 1. the zip ---------------------------------------------------------------------------------
+
+
+def zip_sizes() -> tuple[int, int]:
+    from app import app
+    from deploy import package
+    from tests.deploy.test_package import project_copy
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sam = package.package(app, "prod", Path(tmp) / "now" / "build" / "prod")
+        now_size = (sam.parent / "deployment.zip").stat().st_size
+        old = project_copy(Path(tmp))
+        requirements = (ROOT / "requirements.txt").read_text()
+        vendored = (ROOT / "requirements-vendor.txt").read_text()
+        (old / "requirements.txt").write_text(requirements + vendored)
+        output = Path(tmp) / "old" / "build" / "prod"
+        package.package(app, "prod", output, old)
+        return (output / "deployment.zip").stat().st_size, now_size
+
+
+# --- 2. import time -----------------------------------------------------------------------------
+
+
+def import_seconds(code: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def import_medians() -> dict[str, float]:
+    samples: dict[str, list[float]] = {"bare": [], "herald": [], "herald+powertools": []}
+    for _ in range(IMPORT_RUNS):  # alternated, so load on the machine hits all three alike
+        samples["bare"].append(import_seconds(BARE))
+        samples["herald"].append(import_seconds(HERALD))
+        samples["herald+powertools"].append(import_seconds(HERALD_WITH_POWERTOOLS))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+# --- 3 and 4. one fetch, one batch --------------------------------------------------------------
+
+
+class Units:
+    """DynamoDB request units of every call while active, by DynamoDB's pricing rules for small
+    items: reads 0.5 (eventually consistent) or 1 (strongly), transactional items 2, writes 1."""
+
+    def __init__(self):
+        self.read = self.write = 0.0
+        self.active = False
+        original = botocore.session.Session.create_client
+
+        def create_client(session, *args, **kwargs):
+            client = original(session, *args, **kwargs)
+            client.meta.events.register("provide-client-params.dynamodb.*", self._count)
+            return client
+
+        botocore.session.Session.create_client = create_client
+
+    def _count(self, params, model, **_kwargs):
+        if not self.active:
+            return
+        name = model.name
+        read = 1.0 if params.get("ConsistentRead") else 0.5
+        if name in ("GetItem", "Query", "Scan"):
+            self.read += read
+        elif name == "BatchGetItem":
+            self.read += sum(
+                len(request["Keys"]) * (1.0 if request.get("ConsistentRead") else 0.5)
+                for request in params["RequestItems"].values()
+            )
+        elif name == "TransactGetItems":
+            self.read += 2 * len(params["TransactItems"])
+        elif name == "TransactWriteItems":
+            self.write += 2 * len(params["TransactItems"])
+        elif name in ("PutItem", "UpdateItem", "DeleteItem"):
+            self.write += 1
+        elif name == "BatchWriteItem":
+            self.write += sum(len(items) for items in params["RequestItems"].values())
+
+    def __enter__(self):
+        self.read = self.write = 0.0
+        self.active = True
+        return self
+
+    def __exit__(self, *exc):
+        self.active = False
+
+
+UNITS = Units()
+
+
+def live(name: str, element: str) -> str:
+    now = datetime.now(UTC).replace(microsecond=0)
+    variant = {
+        "key": "A",
+        "message": {
+            "layout": "modal",
+            "title": name,
+            "buttons": [{"id": element, "label": "Go", "action": {"type": "dismiss"}}],
+        },
+    }
+    return json.dumps(
+        {
+            "name": name,
+            "variants": [variant],
+            "schedule": {
+                "start_at": (now - timedelta(hours=1)).isoformat(),
+                "end_at": (now + timedelta(days=7)).isoformat(),
+            },
+            "metrics": [{"element": element, "metric": "bought"}],
+        }
+    )
+
+
+def fetch_and_batch() -> dict:
+    from app import app, consume_events
+    from chalicelib import observability
+    from chalicelib.local.resources import create_all
+    from chalicelib.settings import get_settings
+
+    with mock_aws(), observability.written_to(StringIO()):
+        create_all(get_settings())
+        with Client(app) as client:
+            tenant, admin, base = create_tenant(client)
+            reply = client.http.post(
+                f"{base}/engagements", headers=admin, body=live("Bench", "buy")
+            )
+            engagement_id = json.loads(reply.body)["engagement_id"]
+            device = {"X-Client-Key": tenant["client_key"], "Content-Type": "application/json"}
+            client.http.get(f"{base}/devices/d-0/messages", headers=device)  # warm the catalog
+            out = StringIO()
+            with UNITS, observability.written_to(out):
+                assert client.http.get(f"{base}/devices/d-1/messages", headers=device).status_code
+            fetch = {"read": UNITS.read, "write": UNITS.write, "output": out.getvalue()}
+
+            now = datetime.now(UTC)
+            events = []
+            for n in range(100):
+                common = {"device_id": f"d-{n % 50}", "engagement_id": engagement_id}
+                moment = (now - timedelta(seconds=100 - n)).isoformat()
+                kind = ("impression", "click")[n % 2]
+                extra = {"variant": "A"} | ({"element": "buy"} if kind == "click" else {})
+                events.append({"id": uuid.uuid4().hex, "type": kind, "timestamp": moment})
+                events[-1].update(common | extra)
+            for start in range(0, 100, 10):
+                body = json.dumps({"events": events[start : start + 10]})
+                assert client.http.post(f"{base}/events", headers=device, body=body).status_code
+            sqs = client_sqs()
+            url = sqs.get_queue_url(QueueName=get_settings().events_queue)["QueueUrl"]
+            bodies = []
+            while received := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            ):
+                bodies += [m["Body"] for m in received]
+                for message in received:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            with UNITS:
+                for start in range(0, len(bodies), 10):
+                    sqs_event = client.events.generate_sqs_event(
+                        message_bodies=bodies[start : start + 10],
+                        queue_name=get_settings().events_queue,
+                    )
+                    for index, record in enumerate(sqs_event["Records"]):
+                        record["messageId"] = f"m-{start + index}"
+                    consume_events(sqs_event, None)
+            batch = {"read": UNITS.read / len(events), "write": UNITS.write / len(events)}
+            batch["messages"] = len(bodies)
+    return {"fetch": fetch, "per_event": batch}
+
+
+def client_sqs():
+    import boto3
+
+    return boto3.client("sqs", region_name="us-east-1")
+
+
+def main() -> None:
+    if "--no-zip" not in sys.argv:
+        before, after = zip_sizes()
+        print(f"deployment zip: {after / 1e6:.2f} MB (before: {before / 1e6:.2f} MB), goal <= 5 MB")
+    medians = import_medians()
+    bare = medians["bare"]
+    print(f"import, median of {IMPORT_RUNS} fresh interpreters each, alternated:")
+    for name, seconds in medians.items():
+        print(f"  {name:18} {seconds * 1000:7.0f} ms  {seconds / bare:.2f}x bare Chalice + boto3")
+    found = fetch_and_batch()
+    lines = [line for line in found["fetch"]["output"].splitlines() if line.strip()]
+    blobs = [line for line in lines if '"_aws"' in line]
+    print(
+        f"one fetch: {len(lines) - len(blobs)} log line, {len(blobs)} EMF blob, "
+        f"{sum(len(line) + 1 for line in lines)} bytes"
+    )
+    fetch, event = found["fetch"], found["per_event"]
+    print(f"one fetch: {fetch['read']:g} read units, {fetch['write']:g} write units")
+    print(
+        f"counting, per event (100 events, {event['messages']} messages, batches of 10): "
+        f"{event['read']:.2f} read units, {event['write']:.2f} write units"
+    )
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()
