@@ -7,6 +7,7 @@ offline and fast; the dependencies do not change the template.
 
 import importlib.util
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -212,3 +213,11 @@ def test_every_policy_arn_of_the_package_is_substituted(packaged):
         for policy in resource["Properties"].get("Policies", []):
             text = json.dumps(policy)
             assert '"arn:' not in text.replace('{"Fn::Sub": "arn:', "")
+
+
+def test_every_arn_of_the_packaged_template_names_the_stacks_partition(packaged):
+    template = packaged["template"]
+    text = json.dumps({"Resources": template["Resources"], "Outputs": template["Outputs"]})
+    arns = re.findall(r"arn:[^\"]*", text)
+    assert arns
+    assert [arn for arn in arns if not arn.startswith("arn:${AWS::Partition}:")] == []

@@ -9,7 +9,7 @@ from moto import mock_aws
 from chalicelib.settings import get_settings
 from deploy import infra
 from deploy.redrive import redrive
-from tests.api.device_helpers import create_engagement, live_engagement
+from tests.api.device_helpers import create_engagement, live_engagement, register
 from tests.pipeline.helpers import Message, consume, drain, event, metrics, now, post_events
 
 
@@ -29,6 +29,8 @@ def park(bodies: list[str]) -> None:
 
 def test_redriven_events_are_counted_once(api, shop):
     eid = create_engagement(api, shop, live_engagement("Spring"))
+    for n in range(25):
+        register(api, shop, f"d-{n}")  # events of unregistered devices are refused
     events = [
         event(f"d-{n}", "impression", now(), engagement_id=eid, variant="A") for n in range(25)
     ]
