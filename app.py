@@ -300,6 +300,13 @@ def engagement_metrics(app_id, engagement_id):
     return _json(body)
 
 
+@route(ENGAGEMENT + "/responses", "GET")
+def engagement_responses(app_id, engagement_id):
+    _admin(app_id)
+    body = services().reports.responses(app_id, engagement_id, _query("limit"), _query("cursor"))
+    return _json(body)
+
+
 @app.on_sqs_message(queue=events_queue_name(), batch_size=10)
 def consume_events(event):
     """Counts a batch of queued events; the messages to retry go back as batchItemFailures

@@ -50,6 +50,8 @@ def _build(settings: Settings) -> Services:
     devices = dynamo.Devices(settings)
     queue = EventQueue(settings, _sqs_client(settings.region))
     counts = dynamo.EventCounts(settings)
+    audience_rules = dynamo.AudienceRules(settings)
+    catalogs = CatalogCache(engagements, audience_rules)
     return Services(
         access=access,
         apps=AppService(apps),
@@ -62,13 +64,20 @@ def _build(settings: Settings) -> Services:
             access,
             devices,
             dynamo.Deliveries(settings),
-            CatalogCache(engagements, dynamo.AudienceRules(settings)),
+            catalogs,
             max_messages=settings.max_messages_per_fetch,
             fetch_interval_seconds=settings.fetch_interval_seconds,
             control_assignments=ControlAssignments(queue),
         ),
-        events=EventIntake(access, queue),
-        consumer=EventConsumer(apps, engagements, dynamo.DeviceUsers(settings), counts, queue),
+        events=EventIntake(access, queue, catalogs),
+        consumer=EventConsumer(
+            apps,
+            engagements,
+            dynamo.DeviceUsers(settings),
+            counts,
+            queue,
+            audience_rules=audience_rules,
+        ),
         reports=ReportService(engagements, counts),
     )
 

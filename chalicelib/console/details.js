@@ -412,6 +412,79 @@ function charts(engagement, report, compare) {
   ];
 }
 
+const ANSWER_KINDS = { rating: "Rating", nps: "NPS", choice: "Choice", text: "Text" };
+
+/** Per variant that asks a question: its answers as a bar chart of the distribution. */
+function answersCharts(engagement, report) {
+  const asked = report.variants.filter((variant) => "responses" in variant);
+  if (!asked.length) return [];
+  const labelsOf = (key) => {
+    const variant = (engagement.variants || []).find((v) => v.key === key) || {};
+    const options = ((variant.message || {}).question || {}).options || [];
+    return Object.fromEntries(options.map((option) => [option.id, option.label]));
+  };
+  return asked.map((variant) => {
+    const labels = labelsOf(variant.key);
+    const total = variant.responses || 0;
+    const items = Object.entries(variant.distribution || {}).map(([value, n], index) => ({
+      label: labels[value] || value,
+      value: n,
+      text: `${count(n)}${total ? ` (${Math.round((100 * n) / total)} %)` : ""}`,
+      series: variant.question === "choice" ? index % 8 : 0,
+    }));
+    const facts = [
+      `${count(total)} answers`,
+      `response rate ${rate(variant.response_rate)}`,
+      variant.mean !== null && variant.mean !== undefined ? `mean ${variant.mean}` : null,
+      variant.nps !== null && variant.nps !== undefined ? `NPS ${variant.nps}` : null,
+    ].filter(Boolean);
+    const title = `Answers to variant ${variant.key} (${ANSWER_KINDS[variant.question] || "question"})`;
+    return h(
+      "figure",
+      { class: "chart-figure", dataset: { answers: variant.key } },
+      h("figcaption", {}, title),
+      h("p", { class: "hint" }, facts.join(" · ")),
+      items.length
+        ? responsive(h("div", { class: "chart-box" }), (width) =>
+            barChart({ title, items, width, format: (value) => String(Math.round(value)) }),
+          )
+        : h("p", { class: "muted" }, "Free-text answers: listed below."),
+    );
+  });
+}
+
+/** The text answers, newest first, a page at a time. */
+function textAnswers(path) {
+  const list = h("ol", { class: "answers", dataset: { testid: "text-answers" } });
+  const more = h("button", { type: "button", class: "button small", hidden: true }, "More answers");
+  const status = h("p", { class: "muted", role: "status" });
+  let cursor = null;
+  const load = async () => {
+    const query = cursor ? `?limit=20&cursor=${encodeURIComponent(cursor)}` : "?limit=20";
+    try {
+      const page = await call("GET", `${path}/responses${query}`);
+      for (const answer of page.responses) {
+        list.append(
+          h(
+            "li",
+            {},
+            h("p", { class: "answer-text" }, answer.value),
+            h("p", { class: "muted" }, `Variant ${answer.variant} · ${formatDateTime(answer.at)}`),
+          ),
+        );
+      }
+      cursor = page.cursor;
+      more.hidden = !cursor;
+      status.textContent = list.children.length ? "" : "No text answers yet.";
+    } catch (error) {
+      status.textContent = `No answers: ${error.message}`;
+    }
+  };
+  more.addEventListener("click", load);
+  load();
+  return h("section", { class: "text-answers" }, h("h3", {}, "Text answers"), status, list, more);
+}
+
 export function renderDetails(main, { engagementId, navigate }) {
   const path = appPath(`/engagements/${encodeURIComponent(engagementId)}`);
   const heading = h("h1", {}, "Engagement");
@@ -447,6 +520,8 @@ export function renderDetails(main, { engagementId, navigate }) {
       figuresTable(engagement, report, compare),
       h("div", { class: "charts" }, charts(engagement, report, compare)),
       elementsTable(report),
+      h("div", { class: "charts" }, answersCharts(engagement, report)),
+      report.variants.some((variant) => variant.question === "text") ? textAnswers(path) : null,
     );
   };
 

@@ -29,7 +29,48 @@ export function newMessage() {
     buttons: [],
     data: [],
     localizations: [],
+    question: null,
   };
+}
+
+export const QUESTION_TYPES = [
+  ["rating", "Rating, 1 to 5"],
+  ["nps", "Net Promoter Score, 0 to 10"],
+  ["choice", "Choice among 2 to 6 options"],
+  ["text", "Free text"],
+];
+
+export function newQuestion(type = "rating") {
+  return {
+    type,
+    prompt: "",
+    submit_label: "Submit",
+    multiple: false,
+    max_length: 500,
+    options: [
+      { id: "yes", label: "Yes" },
+      { id: "no", label: "No" },
+    ],
+  };
+}
+
+function questionFromSpec(question) {
+  if (!question) return null;
+  return {
+    ...newQuestion(question.type),
+    ...question,
+    options: (question.options || newQuestion().options).map((option) => ({ ...option })),
+  };
+}
+
+function questionBody(question) {
+  const out = { type: question.type, prompt: question.prompt, submit_label: question.submit_label };
+  if (question.type === "choice") {
+    out.options = question.options.map((option) => ({ id: option.id, label: option.label }));
+    out.multiple = Boolean(question.multiple);
+  }
+  if (question.type === "text") out.max_length = num(question.max_length);
+  return out;
 }
 
 export function emptyModel(now = new Date()) {
@@ -76,7 +117,13 @@ function messageFromSpec(message) {
       body: text(loc.body),
       image_url: text(loc.image_url),
       buttons: { ...(loc.buttons || {}) },
+      question: {
+        prompt: text((loc.question || {}).prompt),
+        submit_label: text((loc.question || {}).submit_label),
+        options: { ...((loc.question || {}).options || {}) },
+      },
     })),
+    question: questionFromSpec(message.question),
   };
 }
 
@@ -175,6 +222,7 @@ export function messageBody(message, prefix = "", remap = []) {
     remap.push([`${prefix}.data.${row.key}`, `${prefix}.data[${index}]`]);
   });
   out.data = data;
+  if (message.question) out.question = questionBody(message.question);
   const localizations = {};
   message.localizations.forEach((row, index) => {
     const locale = row.locale.trim();
@@ -186,6 +234,18 @@ export function messageBody(message, prefix = "", remap = []) {
       Object.entries(row.buttons).filter(([id, label]) => label && out.buttons.some((b) => b.id === id)),
     );
     if (Object.keys(labels).length) loc.buttons = labels;
+    const asked = row.question || {};
+    if (out.question) {
+      const q = {};
+      if (asked.prompt) q.prompt = asked.prompt;
+      if (asked.submit_label) q.submit_label = asked.submit_label;
+      const ids = (out.question.options || []).map((option) => option.id);
+      const options = Object.fromEntries(
+        Object.entries(asked.options || {}).filter(([id, label]) => label && ids.includes(id)),
+      );
+      if (Object.keys(options).length) q.options = options;
+      if (Object.keys(q).length) loc.question = q;
+    }
     localizations[locale] = loc;
     remap.push([`${prefix}.localizations.${locale}`, `${prefix}.localizations[${index}]`]);
   });

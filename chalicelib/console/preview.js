@@ -1,6 +1,7 @@
 // The live preview: a message drawn in a phone frame the way each layout shows it in an app.
 
 import { fill, h } from "./dom.js";
+import { render } from "./templates.js";
 
 export const LAYOUTS = [
   ["modal", "Modal (centred box)"],
@@ -23,7 +24,74 @@ export function localized(message, locale) {
     ...button,
     label: labels[button.id] || button.label,
   }));
+  if (message.question) {
+    const asked = chosen.question || {};
+    const options = asked.options || {};
+    shown.question = {
+      ...message.question,
+      prompt: asked.prompt || message.question.prompt,
+      submit_label: asked.submit_label || message.question.submit_label,
+      options: (message.question.options || []).map((option) => ({
+        ...option,
+        label: options[option.id] || option.label,
+      })),
+    };
+  }
   return shown;
+}
+
+/** The message with its templates rendered from sample values, as the fetch would render it;
+ * a text whose template is invalid is shown as written (the API names the problem on save). */
+export function rendered(message, values) {
+  const safe = (text, limit) => {
+    try {
+      return render(text, values, limit);
+    } catch {
+      return text;
+    }
+  };
+  const shown = { ...message };
+  if (shown.title) shown.title = safe(shown.title, 120);
+  if (shown.body) shown.body = safe(shown.body, 1000);
+  shown.buttons = (shown.buttons || []).map((b) => ({ ...b, label: safe(b.label, 40) }));
+  if (shown.question) shown.question = { ...shown.question, prompt: safe(shown.question.prompt, 300) };
+  return shown;
+}
+
+function question(message) {
+  const asked = message.question;
+  if (!asked) return null;
+  let answer;
+  if (asked.type === "rating") {
+    answer = h(
+      "div",
+      { class: "msg-scale" },
+      [1, 2, 3, 4, 5].map((n) => h("span", { class: "msg-choice", title: `${n} of 5` }, "★")),
+    );
+  } else if (asked.type === "nps") {
+    answer = h(
+      "div",
+      { class: "msg-scale nps" },
+      [...Array(11).keys()].map((n) => h("span", { class: "msg-choice" }, String(n))),
+    );
+  } else if (asked.type === "choice") {
+    answer = h(
+      "div",
+      { class: "msg-options" },
+      (asked.options || []).map((option) =>
+        h("span", { class: "msg-option" }, `${asked.multiple ? "☐" : "○"} ${option.label || option.id}`),
+      ),
+    );
+  } else {
+    answer = h("span", { class: "msg-text-answer" }, `Up to ${asked.max_length || 500} characters`);
+  }
+  return h(
+    "div",
+    { class: "msg-question", dataset: { question: asked.type } },
+    h("p", { class: "msg-prompt" }, asked.prompt || "(no prompt)"),
+    answer,
+    h("span", { class: "msg-button primary" }, asked.submit_label || "Submit"),
+  );
 }
 
 function image(url, className) {
@@ -106,7 +174,7 @@ export function phone(message) {
         style: colours(message),
       },
       message.image_url ? image(message.image_url, "thumb") : null,
-      h("div", { class: "msg-texts" }, texts(message), buttons(message)),
+      h("div", { class: "msg-texts" }, texts(message), question(message), buttons(message)),
       close(),
     );
   } else if (layout === "full_screen") {
@@ -116,6 +184,7 @@ export function phone(message) {
       close(),
       message.image_url ? image(message.image_url, "wide") : null,
       texts(message),
+      question(message),
       buttons(message),
     );
   } else if (layout === "image_only") {
@@ -143,6 +212,7 @@ export function phone(message) {
           ? image(message.image_url, layout === "card" ? "wide" : "")
           : null,
         texts(message),
+        question(message),
         buttons(message),
       ),
     );

@@ -13,7 +13,6 @@ import {
   evenWeights,
   MAX_VARIANTS,
   mergeDiff,
-  messageBody,
   modelFromSpec,
   nextKey,
   parentPath,
@@ -23,6 +22,7 @@ import {
 } from "./model.js";
 import { LAYOUTS, localized, phone } from "./preview.js";
 import { conditionRow, describeCondition, describeRule, newCondition } from "./rules.js";
+import { messageEditor } from "./wizard-message.js";
 
 const STEPS = [
   { id: "basics", title: "Name" },
@@ -32,11 +32,6 @@ const STEPS = [
   { id: "trigger", title: "Schedule and trigger" },
   { id: "metrics", title: "Metrics" },
   { id: "review", title: "Review and save" },
-];
-const ACTIONS = [
-  ["dismiss", "Close the message"],
-  ["deep_link", "Open a screen of the app (deep link)"],
-  ["url", "Open a web page"],
 ];
 const EVENTS = ["app_launch", "screen_view", "login", "purchase", "add_to_cart", "checkout"];
 
@@ -59,6 +54,7 @@ export function renderWizard(main, { engagementId, navigate }) {
     audiences: null,
     activeVariant: 0,
     previewLocale: {},
+    samples: {},
     saving: false,
   };
   const model = () => state.model;
@@ -354,333 +350,7 @@ export function renderWizard(main, { engagementId, navigate }) {
   }
 
   // --- step 3: the message of each variant, with a live preview -------------------------------
-  function previewPane(index) {
-    const variant = model().variants[index];
-    // Its own "input" handler runs before the panel's (which redraws the preview with it).
-    const localeSelect = h("select", {
-      class: "preview-locale",
-      oninput: (event) => {
-        state.previewLocale[index] = event.target.value;
-      },
-    });
-    const frame = h("div", { class: "preview-frame" });
-    const caption = h("p", { class: "hint preview-caption" });
-    const drawPreview = () => {
-      const message = messageBody(variant.message);
-      const locales = Object.keys(message.localizations).filter(Boolean);
-      const wanted = state.previewLocale[index] || "";
-      const current = locales.includes(wanted) ? wanted : "";
-      const options = ["", ...locales];
-      const have = [...localeSelect.options].map((option) => option.value);
-      if (JSON.stringify(have) !== JSON.stringify(options)) {
-        fill(localeSelect, 
-          ...options.map((locale) =>
-            h("option", { value: locale }, locale ? locale : "Default texts"),
-          ),
-        );
-      }
-      localeSelect.value = current;
-      fill(frame, phone(localized(message, current)));
-      const layout = LAYOUTS.find(([value]) => value === message.layout);
-      caption.textContent = `${layout ? layout[1] : message.layout}${current ? `, as a device in ${current} sees it` : ""}.`;
-    };
-    drawPreview();
-    return {
-      pane: h(
-        "aside",
-        { class: "preview", "aria-label": `Live preview of variant ${variant.key}` },
-        h("h3", {}, `Preview of variant ${variant.key}`),
-        field("Preview locale", localeSelect, { className: "field inline" }),
-        frame,
-        caption,
-      ),
-      drawPreview,
-    };
-  }
-
-  function buttonEditor(message, prefix, j, redraw) {
-    const button = message.buttons[j];
-    const path = `${prefix}.buttons[${j}]`;
-    const parts = [
-      bound(
-        "Id",
-        input(button.id, (value) => (button.id = value), { maxlength: 32, class: "short" }),
-        `${path}.id`,
-        { hint: "Letters, digits, _ or -; clicks are counted per id." },
-      ),
-      bound(
-        "Label",
-        input(button.label, (value) => (button.label = value), { maxlength: 40 }),
-        `${path}.label`,
-      ),
-      bound(
-        "When tapped",
-        select(ACTIONS, button.action.type, {
-          onchange: (event) => {
-            button.action.type = event.target.value;
-            redraw(`${path}.action.type`);
-          },
-        }),
-        `${path}.action.type`,
-      ),
-    ];
-    if (button.action.type !== "dismiss") {
-      parts.push(
-        bound(
-          button.action.type === "url" ? "Web address" : "Deep link",
-          input(button.action.target, (value) => (button.action.target = value), {
-            placeholder: button.action.type === "url" ? "https://example.com/sale" : "myapp://sale",
-            spellcheck: "false",
-          }),
-          `${path}.action.target`,
-        ),
-      );
-    }
-    parts.push(groupError(`${path}.action`));
-    parts.push(
-      h(
-        "button",
-        {
-          type: "button",
-          class: "button small",
-          onclick: () => {
-            message.buttons.splice(j, 1);
-            redraw(`${prefix}.buttons`);
-          },
-        },
-        `Remove button ${j + 1}`,
-      ),
-    );
-    return h(
-      "fieldset",
-      { class: "subgroup", dataset: { path } },
-      h("legend", {}, `Button ${j + 1}`),
-      groupError(path),
-      parts,
-    );
-  }
-
-  function messagePanel(index, redraw) {
-    const variant = model().variants[index];
-    const message = variant.message;
-    const prefix = `variants[${index}].message`;
-    const { pane, drawPreview } = previewPane(index);
-    const form = [];
-    form.push(
-      groupError(prefix),
-      bound("Layout", select(LAYOUTS, message.layout, {
-        onchange: (event) => (message.layout = event.target.value),
-      }), `${prefix}.layout`),
-      bound(
-        "Title",
-        input(message.title, (value) => (message.title = value), { maxlength: 120 }),
-        `${prefix}.title`,
-      ),
-      bound(
-        "Body",
-        textarea(message.body, (value) => (message.body = value), { maxlength: 1000 }),
-        `${prefix}.body`,
-      ),
-      bound(
-        "Image address",
-        input(message.image_url, (value) => (message.image_url = value), {
-          type: "url",
-          placeholder: "https://cdn.example.com/sale.png",
-          spellcheck: "false",
-        }),
-        `${prefix}.image_url`,
-        { hint: "An https address; required for the image-only layout." },
-      ),
-    );
-    const colours = h("input", {
-      type: "checkbox",
-      checked: message.custom_colours,
-      onchange: (event) => {
-        message.custom_colours = event.target.checked;
-        redraw(`${prefix}.custom_colours`);
-      },
-      dataset: { path: `${prefix}.custom_colours` },
-    });
-    form.push(h("div", { class: "field checkbox" }, h("label", {}, colours, " Custom colours")));
-    if (message.custom_colours) {
-      form.push(
-        h(
-          "div",
-          { class: "inline-fields" },
-          bound(
-            "Background colour",
-            h("input", {
-              type: "color",
-              value: message.background_color,
-              oninput: (event) => (message.background_color = event.target.value),
-            }),
-            `${prefix}.background_color`,
-          ),
-          bound(
-            "Text colour",
-            h("input", {
-              type: "color",
-              value: message.text_color,
-              oninput: (event) => (message.text_color = event.target.value),
-            }),
-            `${prefix}.text_color`,
-          ),
-        ),
-      );
-    }
-    form.push(
-      h(
-        "fieldset",
-        { class: "group", dataset: { path: `${prefix}.buttons` } },
-        h("legend", {}, "Buttons (up to 2)"),
-        groupError(`${prefix}.buttons`),
-        message.buttons.map((_, j) => buttonEditor(message, prefix, j, redraw)),
-        message.buttons.length < 2
-          ? h(
-              "button",
-              {
-                type: "button",
-                class: "button small",
-                onclick: () => {
-                  const ids = new Set(message.buttons.map((b) => b.id));
-                  const id = ["primary", "secondary", "other"].find((name) => !ids.has(name));
-                  message.buttons.push({
-                    id,
-                    label: message.buttons.length ? "Later" : "OK",
-                    action: { type: "dismiss", target: "" },
-                  });
-                  redraw(`${prefix}.buttons[${message.buttons.length - 1}].id`);
-                },
-              },
-              "+ Add a button",
-            )
-          : null,
-      ),
-    );
-    form.push(
-      h(
-        "fieldset",
-        { class: "group", dataset: { path: `${prefix}.data` } },
-        h("legend", {}, "Custom data for the app (key = value)"),
-        groupError(`${prefix}.data`),
-        message.data.map((row, k) =>
-          h(
-            "div",
-            { class: "inline-fields", dataset: { path: `${prefix}.data[${k}]` } },
-            bound("Key", input(row.key, (value) => (row.key = value), { class: "short" }), `${prefix}.data[${k}].key`),
-            bound("Value", input(row.value, (value) => (row.value = value)), `${prefix}.data[${k}].value`),
-            h(
-              "button",
-              {
-                type: "button",
-                class: "button small",
-                onclick: () => {
-                  message.data.splice(k, 1);
-                  redraw(`${prefix}.data`);
-                },
-              },
-              `Remove data ${k + 1}`,
-            ),
-            groupError(`${prefix}.data[${k}]`),
-          ),
-        ),
-        h(
-          "button",
-          {
-            type: "button",
-            class: "button small",
-            onclick: () => {
-              message.data.push({ key: "", value: "" });
-              redraw(`${prefix}.data[${message.data.length - 1}].key`);
-            },
-          },
-          "+ Add data",
-        ),
-      ),
-    );
-    form.push(
-      h(
-        "fieldset",
-        { class: "group", dataset: { path: `${prefix}.localizations` } },
-        h("legend", {}, "Localizations"),
-        h(
-          "p",
-          { class: "hint" },
-          "A device whose locale matches (fr-BE takes fr-BE, then fr) gets these texts; the others get the default ones. Empty fields keep the default.",
-        ),
-        groupError(`${prefix}.localizations`),
-        message.localizations.map((row, k) => {
-          const path = `${prefix}.localizations[${k}]`;
-          return h(
-            "fieldset",
-            { class: "subgroup", dataset: { path } },
-            h("legend", {}, `Localization ${k + 1}`),
-            groupError(path),
-            bound(
-              "Locale",
-              input(row.locale, (value) => (row.locale = value), {
-                class: "short",
-                placeholder: "fr or fr-BE",
-              }),
-              `${path}.locale`,
-            ),
-            bound("Title", input(row.title, (value) => (row.title = value), { maxlength: 120 }), `${path}.title`),
-            bound("Body", textarea(row.body, (value) => (row.body = value), { rows: 2 }), `${path}.body`),
-            bound(
-              "Image address",
-              input(row.image_url, (value) => (row.image_url = value), { type: "url" }),
-              `${path}.image_url`,
-            ),
-            message.buttons.map((button) =>
-              bound(
-                `Label of button “${button.id}”`,
-                input(row.buttons[button.id] || "", (value) => (row.buttons[button.id] = value), {
-                  maxlength: 40,
-                  placeholder: button.label,
-                }),
-                `${path}.buttons.${button.id}`,
-              ),
-            ),
-            h(
-              "button",
-              {
-                type: "button",
-                class: "button small",
-                onclick: () => {
-                  message.localizations.splice(k, 1);
-                  redraw(`${prefix}.localizations`);
-                },
-              },
-              `Remove localization ${k + 1}`,
-            ),
-          );
-        }),
-        h(
-          "button",
-          {
-            type: "button",
-            class: "button small",
-            onclick: () => {
-              message.localizations.push({ locale: "", title: "", body: "", image_url: "", buttons: {} });
-              redraw(`${prefix}.localizations[${message.localizations.length - 1}].locale`);
-            },
-          },
-          "+ Add a localization",
-        ),
-      ),
-    );
-    const editor = h(
-      "fieldset",
-      { class: "message-editor", dataset: { path: prefix } },
-      h("legend", {}, `Message of variant ${variant.key}`),
-      form,
-    );
-    // Any edit in the panel redraws its preview: the model is already up to date.
-    const panel = h("div", { class: "message-panel" }, editor, pane);
-    panel.addEventListener("input", drawPreview);
-    panel.addEventListener("change", drawPreview);
-    return panel;
-  }
+  const { messagePanel } = messageEditor({ model, state, bound, input, textarea, groupError });
 
   function message() {
     const variants = activeVariants(model());

@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError
 from pydantic import ValidationError
@@ -43,7 +43,10 @@ from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import observability
 from chalicelib.adapters.dynamo import (
+    AnswerWrite,
+    App,
     Apps,
+    AudienceRules,
     Contention,
     CountingWrite,
     DeviceUsers,
@@ -51,6 +54,7 @@ from chalicelib.adapters.dynamo import (
     EventCounts,
     HistoryWrite,
     ReachWrite,
+    answer_id,
     counter_bucket,
     counter_key,
     event_marker,
@@ -60,7 +64,7 @@ from chalicelib.adapters.dynamo import (
 from chalicelib.adapters.events import EventQueue, QueueUnavailable
 from chalicelib.api import bodies
 from chalicelib.api.models import EVENT_TYPES, PostEvents, QueuedEvent, QueuedEvents
-from chalicelib.domain import assignment, history, integrity, questions, tally
+from chalicelib.domain import assignment, history, integrity, profile, questions, rules, tally
 from chalicelib.domain.eligibility import Device
 from chalicelib.domain.history import Entry
 from chalicelib.domain.integrity import ENGAGED_TYPES
@@ -156,15 +160,48 @@ def pack(app_id: str, events: list[dict[str, Any]], held_since: float | None = N
     return messages
 
 
+class Catalogs(Protocol):
+    """The fetch's compiled engagements per app (services/delivery.py's CatalogCache)."""
+
+    def for_app(self, app: App) -> Any: ...
+
+
+def answer_problems(batch: PostEvents, engagements: Iterable[Any]) -> list[str]:
+    """What is wrong with the batch's answers, against the questions of the app's engagements as
+    the fetch has them. An answer about an engagement or variant the app does not have is left to
+    the consumer, which drops or refuses it like any event about them."""
+    by_id = {engagement.engagement_id: engagement for engagement in engagements}
+    problems = []
+    for index, event in enumerate(batch.events):
+        if event.type != "response" or event.engagement_id not in by_id:
+            continue
+        message = by_id[event.engagement_id].messages.get(event.variant)
+        if message is None:
+            continue
+        question = message.get("question")
+        if question is None:
+            problems.append(f"events[{index}].variant: variant {event.variant} asks no question")
+        elif problem := questions.answer_problem(question, event.value):
+            problems.append(f"events[{index}].value: {problem}")
+    return problems
+
+
 class EventIntake:
-    def __init__(self, access: Access, queue: EventQueue):
+    def __init__(self, access: Access, queue: EventQueue, catalogs: Catalogs | None = None):
         self._access = access
         self._queue = queue
+        self._catalogs = catalogs
 
     def accept(self, app_id: str, client_key: str | None, raw: bytes | None) -> int:
-        """Queue a valid batch of the app's events; the number accepted."""
-        self._access.require_client(app_id, client_key)
+        """Queue a valid batch of the app's events; the number accepted. Answers are checked
+        against their question here (a rating of 7 is a 400), with the catalog the fetch keeps
+        in memory: no DynamoDB request while the app's engagements have not changed."""
+        app = self._access.require_client(app_id, client_key)
         batch = parse_events(raw, clock.now())
+        if self._catalogs is not None and any(e.type == "response" for e in batch.events):
+            problems = answer_problems(batch, self._catalogs.for_app(app).engagements)
+            if problems:
+                raise InvalidInput("; ".join(problems[: bodies.MAX_ERRORS_SHOWN]))
         events = [event.model_dump(mode="json", exclude_defaults=True) for event in batch.events]
         self._queue.send(pack(app_id, events))
         observability.count(observability.EVENTS_ACCEPTED, len(events))
@@ -225,10 +262,14 @@ class _State:
     histories: dict[str, dict[str, Any]]  # subject key -> history map
     versions: dict[str, int | None]
     reach: dict[str, tuple[float, str]]  # reach marker -> (moment, group)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # subject key -> profile
 
     def entry(self, key: str, engagement_id: str) -> Entry:
         """The entry of an engagement in the history of the subject whose record is `key`."""
         return Entry.read(self.histories.get(key, {}).get(engagement_id, {}))
+
+    def profile(self, key: str) -> dict[str, Any]:
+        return self.profiles.get(key, {})
 
 
 @dataclass
@@ -238,9 +279,15 @@ class _Change:
     entries: dict[str, dict[str, Entry]] = field(default_factory=dict)  # subject -> id -> entry
     reach: dict[str, tuple[float, str]] = field(default_factory=dict)
     increments: list[tuple[str, Increment]] = field(default_factory=list)  # (engagement, +n)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # subject -> profile
+    answers: list[AnswerWrite] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.entries or self.reach or self.increments)
+        return bool(self.entries or self.reach or self.increments or self.profiles)
+
+    @property
+    def subjects(self) -> set[str]:
+        return self.entries.keys() | self.profiles.keys()
 
 
 @dataclass
@@ -251,20 +298,24 @@ class _Chunk:
     subjects: dict[str, int | None] = field(default_factory=dict)  # key -> version expected
     reach: dict[str, tuple[float, str] | None] = field(default_factory=dict)  # key -> as before
     counters: dict[tuple[str, str, str], Counter] = field(default_factory=dict)
+    answers: list[AnswerWrite] = field(default_factory=list)
 
     def items_with(self, change: _Change) -> int:
         counters = self.counters.keys() | {_counter_item(e, i) for e, i in change.increments}
         return (
             len(self.pending)
             + 1
-            + len(self.subjects.keys() | change.entries.keys())
+            + len(self.subjects.keys() | change.subjects)
             + len(self.reach.keys() | change.reach.keys())
             + len(counters)
+            + len(self.answers)
+            + len(change.answers)
         )
 
     def add(self, pending: _Pending, change: _Change, state: _State) -> None:
         self.pending.append(pending)
-        for subject in change.entries:
+        self.answers += change.answers
+        for subject in change.subjects:
             self.subjects.setdefault(subject, state.versions.get(subject))
         for key in change.reach:
             self.reach.setdefault(key, state.reach.get(key))
@@ -278,7 +329,14 @@ class _Chunk:
         histories = []
         for subject, version in self.subjects.items():
             # a copy: later chunks replace entries of the same map
-            histories.append(HistoryWrite(subject, dict(state.histories[subject]), version))
+            histories.append(
+                HistoryWrite(
+                    subject,
+                    dict(state.histories.get(subject, {})),
+                    version,
+                    state.profiles.get(subject),
+                )
+            )
             state.versions[subject] = (version or 0) + 1
         counters = {}
         for (engagement_id, day, group), counts in self.counters.items():
@@ -294,6 +352,7 @@ class _Chunk:
             ),
             histories=tuple(histories),
             counters=counters,
+            answers=tuple(self.answers),
         )
 
     @property
@@ -316,13 +375,16 @@ class EventConsumer:
         device_users: DeviceUsers,
         counts: EventCounts,
         queue: EventQueue,
+        audience_rules: AudienceRules | None = None,
     ):
         self._apps = apps
         self._engagements = engagements
         self._device_users = device_users
         self._counts = counts
         self._queue = queue
+        self._audience_rules = audience_rules
         self._catalogs: dict[str, tuple[int, dict[str, EngagementFacts]]] = {}
+        self._pinned: dict[str, frozenset[str]] = {}  # app -> event names its audiences count
 
     def consume(self, messages: Iterable[tuple[str, str]]) -> list[str]:
         """Count the events of (message id, body) pairs; the ids of the messages to retry."""
@@ -362,7 +424,7 @@ class EventConsumer:
                 observability.count(observability.EVENTS_REJECTED, reason=p.refusal)
         # impressions first: what they allow in the same batch need not wait
         remaining.sort(key=lambda p: p.event.type not in ("impression", "assigned"))
-        subjects = _subjects(remaining, facts, users)
+        subjects = _subjects(remaining, users)
         now = clock.now()
         failed: set[str] = set()
         held: dict[str, _Pending] = {}
@@ -371,7 +433,13 @@ class EventConsumer:
             state = self._read(app_id, remaining, subjects)
             remaining = [p for p in remaining if p.key not in state.counted]
             chunks, idle, waiting = _plan(
-                app_id, remaining, state, facts, subjects, now.timestamp()
+                app_id,
+                remaining,
+                state,
+                facts,
+                subjects,
+                now.timestamp(),
+                self._pinned.get(app_id, frozenset()),
             )
             held.update({p.key: p for p in waiting})
             finished = set(idle) | {p.key for p in waiting}
@@ -420,14 +488,29 @@ class EventConsumer:
         cached = self._catalogs.get(app_id)
         if cached is not None and cached[0] == app.catalog_version:
             return cached[1]
+        stored = self._engagements.all_of_app(app_id)
         facts = {
             engagement.engagement_id: EngagementFacts.of(engagement.engagement_id, engagement.spec)
-            for engagement in self._engagements.all_of_app(app_id)
+            for engagement in stored
         }
         if len(self._catalogs) >= CACHED_APPS:
             self._catalogs.pop(next(iter(self._catalogs)))
         self._catalogs[app_id] = (app.catalog_version, facts)
+        self._pinned[app_id] = self._counted_events(app_id, stored)
         return facts
+
+    def _counted_events(self, app_id: str, stored: list) -> frozenset[str]:
+        """The custom event names the audiences of the app's engagements count: a subject's
+        profile keeps them before any other name (domain/profile.py)."""
+        audience_ids = {aid for engagement in stored for aid in engagement.audience_ids}
+        if not audience_ids or self._audience_rules is None:
+            return frozenset()
+        found = self._audience_rules.rules_of(app_id, audience_ids)
+        return frozenset(
+            name
+            for rule in found.values()
+            for name in rules.tracked_events(rules.parse_rule(rule, "rules"))
+        )
 
     def _read(self, app_id: str, pending: list[_Pending], subjects: dict[str, str]) -> _State:
         reach_keys = {
@@ -437,11 +520,12 @@ class EventConsumer:
         }
         markers = self._counts.markers({p.key for p in pending} | reach_keys)
         subject_keys = {subject_key(app_id, subjects[p.key]) for p in pending if p.key in subjects}
-        histories = self._counts.histories(subject_keys)
+        records = self._counts.delivery_records(subject_keys)
         return _State(
             counted={p.key for p in pending if p.key in markers},
-            histories={key: found for key, (found, _version) in histories.items()},
-            versions={key: version for key, (_found, version) in histories.items()},
+            histories={key: found for key, (found, _profile, _version) in records.items()},
+            profiles={key: found for key, (_history, found, _version) in records.items()},
+            versions={key: version for key, (_history, _profile, version) in records.items()},
             reach={
                 key: (float(markers[key].first_at), markers[key].group)
                 for key in reach_keys
@@ -482,20 +566,12 @@ def _refusal(
     return None
 
 
-def _touches_history(pending: _Pending, facts: Mapping[str, EngagementFacts]) -> bool:
-    event = pending.event
-    if event.type == "custom":
-        return any(f.converts_on(event.name, pending.at) for f in facts.values())
-    return event.type in ("impression", "assigned") or event.type in ENGAGED_TYPES
-
-
-def _subjects(
-    pending: list[_Pending], facts: Mapping[str, EngagementFacts], users: Mapping[str, str | None]
-) -> dict[str, str]:
-    """Event marker -> the subject whose history the event reads or changes (user or device)."""
+def _subjects(pending: list[_Pending], users: Mapping[str, str | None]) -> dict[str, str]:
+    """Event marker -> the subject whose delivery record the event reads or changes (user or
+    device): every counted event's, since the profile records custom events too."""
     subjects = {}
     for p in pending:
-        if p.refusal is not None or not _touches_history(p, facts):
+        if p.refusal is not None:
             continue
         if p.event.type == "assigned":
             subjects[p.key] = p.event.subject
@@ -512,6 +588,7 @@ def _plan(
     facts: Mapping[str, EngagementFacts],
     subjects: Mapping[str, str],
     now: float,
+    pinned: frozenset[str] = frozenset(),
 ) -> tuple[list[tuple[_Chunk, CountingWrite]], set[str], list[_Pending]]:
     """The events' changes in chunks that fit a transaction, each with its write, in order (each
     chunk's conditions are what the chunks before it leave); the events that change nothing; and
@@ -522,7 +599,7 @@ def _plan(
     held: list[_Pending] = []
     chunk = _Chunk()
     for p in pending:
-        change = _change(app_id, p, state, facts, subjects.get(p.key), now)
+        change = _change(app_id, p, state, facts, subjects.get(p.key), now, pinned)
         if change is _HELD:
             held.append(p)
             continue
@@ -538,6 +615,7 @@ def _plan(
                 {engagement_id: entry.stored() for engagement_id, entry in entries.items()}
             )
         state.reach.update(change.reach)
+        state.profiles.update(change.profiles)
     if chunk.pending:
         planned.append((chunk, chunk.write(app_id, state)))
     return planned, idle, held
@@ -550,12 +628,19 @@ def _change(
     facts: Mapping[str, EngagementFacts],
     subject: str | None,
     now: float,
+    pinned: frozenset[str] = frozenset(),
 ) -> _Change:
     event = pending.event
     if event.type == "custom":
         if pending.refusal is not None:
             return _refused_conversion(pending, facts)
-        return _conversion(app_id, pending, state, facts, subject)
+        change = _conversion(app_id, pending, state, facts, subject)
+        if subject is not None:
+            key = subject_key(app_id, subject)
+            change.profiles[key] = profile.custom_event(
+                state.profile(key), event.name, pending.at, now, pinned
+            )
+        return change
     engagement = facts[event.engagement_id]
     engagement_id = engagement.engagement_id
     if pending.refusal is not None:
@@ -583,12 +668,18 @@ def _change(
             now,
         )
         change.entries[key] = {engagement_id: entry}
+        change.profiles[key] = profile.engagement_action(
+            state.profile(key), engagement_id, "seen", pending.at
+        )
         reach_key = reach_marker(app_id, engagement_id, event.device_id)
         first, reached = tally.reach(state.reach.get(reach_key), pending.at, event.variant)
         if first is not None:
             change.reach[reach_key] = first
         change.increments += [(engagement_id, increment) for increment in credited + reached]
     return change
+
+
+PROFILE_ACTIONS = {"click": "clicked", "dismiss": "dismissed"}  # what the profile records
 
 
 def _engaged(
@@ -599,8 +690,9 @@ def _engaged(
     subject: str,
     now: float,
 ) -> _Change:
-    """A click, dismissal or render error: counted when an impression allows it, else held (or
-    refused once held too long)."""
+    """A click, dismissal, render error or answer: counted when an impression allows it, else
+    held (or refused once held too long). It goes in the subject's profile too, and a text
+    answer is kept for GET …/responses."""
     event = pending.event
     engagement_id = engagement.engagement_id
     key = subject_key(app_id, subject)
@@ -623,11 +715,30 @@ def _engaged(
         increments = tally.event_increments(
             event.type, event.variant, pending.at, engagement, element
         )
-    return _Change(
+    change = _Change(
         {key: {engagement_id: history.engage(entry, event.type)}},
         {},
         [(engagement_id, increment) for increment in increments],
     )
+    action = PROFILE_ACTIONS.get(event.type)
+    if action is not None:
+        change.profiles[key] = profile.engagement_action(
+            state.profile(key), engagement_id, action, pending.at
+        )
+    else:
+        change.profiles[key] = profile.activity(state.profile(key), pending.at)
+    if event.type == "response" and engagement.questions[event.variant]["type"] == "text":
+        change.answers.append(
+            AnswerWrite(
+                counter_key=counter_key(app_id, engagement_id),
+                answer_id=answer_id(pending.at, pending.key),
+                variant=event.variant,
+                text=event.value,
+                answered_at=clock.iso(event.timestamp),
+                subject=subject,
+            )
+        )
+    return change
 
 
 def _refused_conversion(pending: _Pending, facts: Mapping[str, EngagementFacts]) -> _Change:

@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from chalicelib.adapters.dynamo import Engagements, EventCounts
+from chalicelib.api import paging
 from chalicelib.domain import integrity, questions, stats, tally
 from chalicelib.errors import InvalidInput, NotFound
 
@@ -58,6 +59,30 @@ class ReportService:
         if granularity == "day":
             report["series"] = _series(spec, days, first_day, last_day)
         return {"engagement_id": engagement_id, **report}
+
+    def responses(
+        self, app_id: str, engagement_id: str, limit: str | None, cursor: str | None
+    ) -> dict[str, Any]:
+        """The text answers to the engagement's question, newest first; the caller has checked
+        the admin key."""
+        if self._engagements.get(app_id, engagement_id) is None:
+            raise NotFound(f"no engagement {engagement_id}")
+        answers, last = self._counts.answers(
+            app_id, engagement_id, paging.parse_limit(limit), paging.decode_cursor(cursor)
+        )
+        return {
+            "engagement_id": engagement_id,
+            "responses": [
+                {
+                    "variant": answer.variant,
+                    "value": answer.text,
+                    "at": answer.answered_at,
+                    "subject": answer.subject,
+                }
+                for answer in answers
+            ],
+            "cursor": paging.encode_cursor(last),
+        }
 
 
 def _day(text: str | None, name: str) -> date | None:

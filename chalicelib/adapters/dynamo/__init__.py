@@ -14,11 +14,14 @@ from chalicelib.adapters.dynamo.catalog import (
 )
 from chalicelib.adapters.dynamo.counting import (
     EVENT_MARKER_LIFETIME,
+    Answer,
+    AnswerWrite,
     Contention,
     CountingWrite,
     EventCounts,
     HistoryWrite,
     ReachWrite,
+    answer_id,
     counter_bucket,
     counter_key,
     event_marker,
@@ -33,6 +36,7 @@ from chalicelib.adapters.dynamo.devices import (
 )
 from chalicelib.adapters.dynamo.tables import (
     MODELS,
+    AnswerRecord,
     AppRecord,
     AudienceRecord,
     CounterRecord,
@@ -49,6 +53,9 @@ from chalicelib.adapters.dynamo.transactions import Page, TransactionFailed, nam
 __all__ = [
     "EVENT_MARKER_LIFETIME",
     "MODELS",
+    "Answer",
+    "AnswerRecord",
+    "AnswerWrite",
     "App",
     "AppRecord",
     "Apps",
@@ -75,6 +82,7 @@ __all__ = [
     "Page",
     "ReachWrite",
     "TransactionFailed",
+    "answer_id",
     "bind",
     "counter_bucket",
     "counter_key",

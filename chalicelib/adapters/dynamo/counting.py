@@ -1,5 +1,6 @@
 """The event pipeline's storage: markers, delivery histories and the daily counters."""
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,7 +10,13 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters.dynamo.tables import CounterRecord, DeliveryRecord, MarkerRecord, bind
+from chalicelib.adapters.dynamo.tables import (
+    AnswerRecord,
+    CounterRecord,
+    DeliveryRecord,
+    MarkerRecord,
+    bind,
+)
 from chalicelib.adapters.dynamo.transactions import connection
 from chalicelib.settings import Settings
 
@@ -40,6 +47,38 @@ class HistoryWrite:
     subject_key: str
     history: dict[str, Any]
     version: int | None  # the version read; None when the record had none or did not exist
+    profile: dict[str, Any] | None = None  # the subject's behaviour (domain/profile.py)
+
+
+ANSWER_PREFIX = "~answer#"  # sorts after every "<YYYY-MM-DD>#…" bucket of the same engagement
+
+
+def answer_id(at: float, event_key: str) -> str:
+    """An answer's id: its moment in milliseconds, then a digest of its event, so ids sort by
+    time and two answers of the same millisecond stay apart."""
+    digest = hashlib.sha256(event_key.encode()).hexdigest()[:16]
+    return f"{int(at * 1000):013d}{digest}"
+
+
+@dataclass(frozen=True)
+class AnswerWrite:
+    """A text answer, kept for GET …/responses (counts are in the counters)."""
+
+    counter_key: str  # "<app_id>#<engagement_id>"
+    answer_id: str
+    variant: str
+    text: str
+    answered_at: str  # ISO 8601, UTC
+    subject: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    answer_id: str
+    variant: str
+    text: str
+    answered_at: str
+    subject: str
 
 
 @dataclass(frozen=True)
@@ -58,10 +97,17 @@ class CountingWrite:
     reach: tuple[ReachWrite, ...]
     histories: tuple[HistoryWrite, ...]
     counters: Mapping[tuple[str, str], Mapping[str, int]]  # (key, bucket) -> attribute -> delta
+    answers: tuple[AnswerWrite, ...] = ()
 
     @property
     def items(self) -> int:
-        return len(self.event_markers) + len(self.reach) + len(self.histories) + len(self.counters)
+        return (
+            len(self.event_markers)
+            + len(self.reach)
+            + len(self.histories)
+            + len(self.counters)
+            + len(self.answers)
+        )
 
 
 class Contention(Exception):
@@ -85,12 +131,22 @@ class EventCounts:
 
     def histories(self, subject_keys: set[str]) -> dict[str, tuple[dict[str, Any], int | None]]:
         """(history, version) of each existing delivery record among `subject_keys`."""
+        return {
+            key: (history, version)
+            for key, (history, _profile, version) in self.delivery_records(subject_keys).items()
+        }
+
+    def delivery_records(
+        self, subject_keys: set[str]
+    ) -> dict[str, tuple[dict[str, Any], dict[str, Any], int | None]]:
+        """(history, profile, version) of each existing delivery record among `subject_keys`."""
         if not subject_keys:
             return {}
         found = DeliveryRecord.batch_get(sorted(subject_keys), consistent_read=True)
         return {
             record.subject: (
                 record.history.as_dict() if record.history else {},
+                record.profile.as_dict() if record.profile else {},
                 int(record.version) if record.version is not None else None,
             )
             for record in found
@@ -110,6 +166,18 @@ class EventCounts:
                     _write_reach(tx, reach)
                 for history in write.histories:
                     _write_history(tx, history)
+                for answer in write.answers:
+                    tx.save(
+                        AnswerRecord(
+                            answer.counter_key,
+                            ANSWER_PREFIX + answer.answer_id,
+                            variant=answer.variant,
+                            text=answer.text,
+                            answered_at=answer.answered_at,
+                            subject=answer.subject,
+                        ),
+                        condition=AnswerRecord.bucket.does_not_exist(),
+                    )
                 for (key, bucket), deltas in write.counters.items():
                     tx.update(
                         CounterRecord(key, bucket),
@@ -142,6 +210,38 @@ class EventCounts:
             found.append((day, group, record.counts))
         return found
 
+    def answers(
+        self, app_id: str, engagement_id: str, limit: int, after: str | None
+    ) -> tuple[list[Answer], str | None]:
+        """Text answers of an engagement, newest first, `limit` at a time after the answer id
+        `after`; and the id to continue after (None on the last page)."""
+        key = counter_key(app_id, engagement_id)
+        start = (
+            {"engagement": {"S": key}, "bucket": {"S": ANSWER_PREFIX + after}} if after else None
+        )
+        records = list(
+            AnswerRecord.query(
+                key,
+                AnswerRecord.bucket.startswith(ANSWER_PREFIX),
+                scan_index_forward=False,
+                consistent_read=True,
+                limit=limit + 1,
+                page_size=limit + 1,
+                last_evaluated_key=start,
+            )
+        )
+        answers = [
+            Answer(
+                answer_id=record.bucket.removeprefix(ANSWER_PREFIX),
+                variant=record.variant,
+                text=record.text,
+                answered_at=record.answered_at,
+                subject=record.subject,
+            )
+            for record in records[:limit]
+        ]
+        return answers, answers[-1].answer_id if len(records) > limit else None
+
 
 def _write_reach(tx: TransactWrite, reach: ReachWrite) -> None:
     if reach.previous_first_at is None:
@@ -166,6 +266,9 @@ def _write_history(tx: TransactWrite, history: HistoryWrite) -> None:
     else:
         condition = DeliveryRecord.version == history.version
     record = DeliveryRecord(
-        history.subject_key, history=history.history, version=(history.version or 0) + 1
+        history.subject_key,
+        history=history.history,
+        profile=history.profile or None,
+        version=(history.version or 0) + 1,
     )
     tx.save(record, condition=condition)

@@ -152,6 +152,22 @@ class CounterRecord(Model):
         return record
 
 
+class AnswerRecord(Model):
+    """A text answer to an engagement's question, in the counters table beside the engagement's
+    daily counters: its range key "~answer#<answer id>" sorts after every day's bucket, so the
+    report's day ranges never include it, and answers read newest first by key."""
+
+    class Meta:
+        table_name = "herald-counters"
+
+    engagement = UnicodeAttribute(hash_key=True)  # "<app_id>#<engagement_id>"
+    bucket = UnicodeAttribute(range_key=True)  # "~answer#<epoch ms, 13 digits><16 hex>"
+    variant = UnicodeAttribute()
+    text = UnicodeAttribute()
+    answered_at = UnicodeAttribute()
+    subject = UnicodeAttribute()
+
+
 class MarkerRecord(Model):
     """Something that must count once.
 
@@ -184,9 +200,13 @@ MODELS: dict[str, type[Model]] = {
 }
 
 
+# models that share a table with one of MODELS (the table is created once, for MODELS)
+SHARING: tuple[tuple[str, type[Model]], ...] = (("counters", AnswerRecord),)
+
+
 def bind(settings: Settings) -> None:
     """Point every model at this stage's table and region (cheap when nothing changed)."""
-    for key, model in MODELS.items():
+    for key, model in (*MODELS.items(), *SHARING):
         table = settings.tables[key]
         if model.Meta.table_name != table or getattr(model.Meta, "region", None) != settings.region:
             model.Meta.table_name = table
