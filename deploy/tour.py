@@ -131,6 +131,12 @@ def _engagement(name: str, start: timedelta, end: timedelta, **changes: Any) -> 
     return body
 
 
+def _asking(variant: dict[str, Any]) -> dict[str, Any]:
+    """The variant, its message asking a free-text question (answers are stored as items)."""
+    question = {"type": "text", "prompt": "Anything to tell us?", "max_length": 200}
+    return variant | {"message": variant["message"] | {"question": question}}
+
+
 class Tour:
     def __init__(self, app: Chalice, client: Client, recorder: iam.Recorder, root_key: str):
         self.app = app
@@ -243,7 +249,7 @@ class Tour:
                 timedelta(days=7),
                 ab_test=False,
                 control_percent=0,
-                variants=[openapi.ENGAGEMENT_EXAMPLE["variants"][0] | {"weight": 100}],
+                variants=[_asking(openapi.ENGAGEMENT_EXAMPLE["variants"][0] | {"weight": 100})],
                 trigger={"event": "app_launch"},
                 audience={"percent": 100},
                 frequency={},
@@ -330,6 +336,7 @@ class Tour:
                     {**event, "id": uuid.uuid4().hex, "type": "click", "element": "buy"},
                     # a second click waits for a second impression: the consumer sends it back
                     {**event, "id": uuid.uuid4().hex, "type": "click", "element": "buy"},
+                    {**event, "id": uuid.uuid4().hex, "type": "response", "value": "Great"},
                     {
                         "id": uuid.uuid4().hex,
                         "device_id": "tour-phone-1",
@@ -343,6 +350,7 @@ class Tour:
             **ids,
         )
         self.call("GET", ENGAGEMENT + "/metrics", 200, bearer=admin, **a_ids)
+        self.call("GET", ENGAGEMENT + "/responses", 200, bearer=admin, **a_ids)
         self.call("GET", "/v1/openapi.json", 200)
         # the web console's static files (no AWS call; 404 while a file is missing)
         self.call("GET", "/console", (200, 404))

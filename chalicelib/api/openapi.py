@@ -157,6 +157,10 @@ class Explain(Response):
     device_id: str
     event: str
     engagements: list[Explanation]
+    subject: str | None = Field(None, description="Whom caps and the profile follow.")
+    profile: dict[str, Any] | None = Field(
+        None, description="The subject's behaviour: first/last activity, per event its 30 days."
+    )
 
 
 class Accepted(Response):
@@ -173,6 +177,29 @@ class VariantCounts(Response):
     dismissals: int
     render_errors: int
     conversions: int
+    question: str | None = Field(
+        None, description="Only for a variant that asks a question: its type."
+    )
+    responses: int | None = Field(None, description="Answers counted (one per subject).")
+    response_rate: float | None = Field(None, description="responses / impressions.")
+    distribution: dict[str, int] | None = Field(
+        None, description="Answers per value (rating, nps) or per option id (choice)."
+    )
+    mean: float | None = Field(None, description="The mean answer (rating and nps).")
+    nps: float | None = Field(None, description="Promoters - detractors, in points (nps).")
+
+
+class TextAnswer(Response):
+    variant: str
+    value: str
+    at: str
+    subject: str
+
+
+class TextAnswers(Response):
+    engagement_id: str
+    responses: list[TextAnswer]
+    cursor: str | None
 
 
 class VariantMetrics(VariantCounts):
@@ -470,6 +497,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             Param("to", "query", "Last day counted (YYYY-MM-DD, UTC)."),
             Param("granularity", "query", "`day` adds a daily series.", schema={"enum": ["day"]}),
         ),
+    ),
+    ("GET", ENGAGEMENT + "/responses"): Operation(
+        "Text answers to the engagement's question, newest first",
+        ADMIN,
+        {200: ("A page of answers; `cursor` is null on the last page.", TextAnswers)},
+        params=(LIMIT, CURSOR),
     ),
     ("PUT", DEVICE): Operation(
         "Register or update a device",
