@@ -18,7 +18,10 @@ os.environ.update(
     HERALD_STAGE="dev",
 )
 
+import time
+
 import botocore.session
+from moto.core.botocore_stubber import BotocoreStubber
 
 from chalicelib.domain import keys
 
@@ -60,6 +63,26 @@ class RequestCounter:
 
 
 COUNTER = RequestCounter()
+
+
+class MotoClock:
+    """The seconds spent inside moto answering requests."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        original = BotocoreStubber.__call__
+
+        def timed(stubber, *args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(stubber, *args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+
+        BotocoreStubber.__call__ = timed
+
+
+MOTO = MotoClock()
 
 
 def create_tenant(client) -> tuple[dict, dict, str]:

@@ -16,10 +16,9 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from benchmarking import COUNTER, create_tenant  # first: it sets the environment
+from benchmarking import COUNTER, MOTO, create_tenant  # first: it sets the environment
 from chalice.test import Client
 from moto import mock_aws
-from moto.core.botocore_stubber import BotocoreStubber
 
 from app import app, consume_events
 from chalicelib.local.resources import create_all
@@ -30,26 +29,6 @@ BATCHES = {10: 40, 100: 8}  # events per batch -> batches measured
 ENGAGEMENTS = (1, 20)
 DEVICES = 200
 WRITES = {"TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
-
-
-class MotoClock:
-    """The seconds spent inside moto answering requests."""
-
-    def __init__(self):
-        self.seconds = 0.0
-        original = BotocoreStubber.__call__
-
-        def timed(stubber, *args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return original(stubber, *args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - start
-
-        BotocoreStubber.__call__ = timed
-
-
-MOTO = MotoClock()
 
 
 def engagement_body(n: int) -> str:

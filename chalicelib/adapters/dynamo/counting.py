@@ -1,6 +1,7 @@
 """The event pipeline's storage: markers, delivery histories and the daily counters."""
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -146,7 +147,7 @@ class EventCounts:
         return {
             record.subject: (
                 record.history.as_dict() if record.history else {},
-                record.profile.as_dict() if record.profile else {},
+                json.loads(record.profile) if record.profile else {},
                 int(record.version) if record.version is not None else None,
             )
             for record in found
@@ -268,7 +269,7 @@ def _write_history(tx: TransactWrite, history: HistoryWrite) -> None:
     record = DeliveryRecord(
         history.subject_key,
         history=history.history,
-        profile=history.profile or None,
+        profile=json.dumps(history.profile, separators=(",", ":")) if history.profile else None,
         version=(history.version or 0) + 1,
     )
     tx.save(record, condition=condition)

@@ -95,7 +95,7 @@ class Deliveries:
             return SubjectRecord({}, {})
         return SubjectRecord(
             record.history.as_dict() if record.history else {},
-            record.profile.as_dict() if record.profile else {},
+            json.loads(record.profile) if record.profile else {},
         )
 
 
