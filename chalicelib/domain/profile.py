@@ -6,10 +6,9 @@ reads), as one map, so evaluating behavioural conditions costs the fetch no Dyna
   events         {NAME: {"days": {"<epoch day>": count}, "last": epoch seconds}} per custom event
   engagements    {ID: {"seen" | "clicked" | "dismissed": epoch seconds of the first time}}
 
-Bounds (they keep a profile under PROFILE_MAX_BYTES, whatever the subject sends):
-- MAX_EVENT_NAMES custom event names per subject. A new name beyond it replaces the name sent
-  least lately, except that names an audience of the app counts ("pinned") are replaced only by
-  other pinned names.
+Bounds (they keep a profile under PROFILE_MAX_BYTES of JSON, whatever the subject sends):
+- MAX_EVENT_NAMES custom event names per subject. Beyond it, the name sent least lately goes,
+  except that names an audience of the app counts ("pinned") go only for other pinned names.
 - KEEP_DAYS daily counts per name: the current UTC day and the 89 before (within_days ≤ 90). The
   last time of a name is kept as long as the name is.
 - MAX_ENGAGEMENTS engagements per subject; beyond it, the one acted on least lately goes (then
@@ -24,6 +23,9 @@ DAY_SECONDS = 86400
 KEEP_DAYS = 90
 MAX_EVENT_NAMES = 25
 MAX_ENGAGEMENTS = 100
+# The largest profile these bounds allow (64-character names and ids, six-digit daily counts)
+# is 51,604 bytes of JSON; tests/unit/test_profile.py builds it.
+PROFILE_MAX_BYTES = 52 * 1024
 ACTIONS = ("seen", "clicked", "dismissed")
 
 
@@ -102,26 +104,24 @@ def custom_event(
             value["days"] = {
                 d: n for d, n in (value.get("days") or {}).items() if int(d) >= horizon
             }
-    events = _keep_names(events, name, set(pinned))
+    events = _keep_names(events, set(pinned))
     for value in events.values():
         if not value["days"]:
             del value["days"]
     return {**activity(raw, at), "events": events}
 
 
-def _keep_names(
-    events: dict[str, dict[str, Any]], newest: str, pinned: set[str]
-) -> dict[str, dict[str, Any]]:
-    """At most MAX_EVENT_NAMES names: those sent least lately go first, unpinned before pinned.
-    The name just sent stays unless every other kept name is pinned and it is not."""
+def _keep_names(events: dict[str, dict[str, Any]], pinned: set[str]) -> dict[str, dict[str, Any]]:
+    """At most MAX_EVENT_NAMES names: those sent least lately go first, unpinned before pinned
+    (an old event of a name not kept yet is then dropped at once)."""
     if len(events) <= MAX_EVENT_NAMES:
         return events
 
-    def keep_order(name: str) -> tuple[bool, bool, float]:
-        return name in pinned, name == newest, float(events[name].get("last") or 0)
+    def keep_order(name: str) -> tuple[bool, float]:
+        return name in pinned, float(events[name].get("last") or 0)
 
-    kept = sorted(events, key=keep_order, reverse=True)[:MAX_EVENT_NAMES]
-    return {name: events[name] for name in events if name in kept}
+    kept = set(sorted(events, key=keep_order, reverse=True)[:MAX_EVENT_NAMES])
+    return {name: value for name, value in events.items() if name in kept}
 
 
 def engagement_action(
