@@ -213,13 +213,13 @@ def main() -> None:
     )
     print()
     print(
-        f"{'at 100 engagements':<24} {'DynamoDB requests':>18}  {'operations':<26}"
+        f"{'at 100 engagements':<28} {'DynamoDB requests':>18}  {'operations':<26}"
         f" {'fetch ms':>9} {'ratio':>6} {'without moto ms':>16} {'ratio':>6}"
     )
     base_time, base_own = behavioural["plain"][2], behavioural["plain"][3]
     for label, (requests, operations, fetch_time, own) in behavioural.items():
         print(
-            f"{label:<24} {requests:>18}  {operations:<26} {fetch_time * 1000:>9.2f}"
+            f"{label:<28} {requests:>18}  {operations:<26} {fetch_time * 1000:>9.2f}"
             f" {fetch_time / base_time:>6.2f} {own * 1000:>16.2f} {own / base_own:>6.2f}"
         )
     print(
