@@ -21,6 +21,7 @@ from herald_sdk.models import (
     Keys,
     Metrics,
     Model,
+    TextAnswer,
 )
 from herald_sdk.transport import RetryPolicy, Transport
 
@@ -210,6 +211,19 @@ class Herald:
             **{"from": from_day, "to": to_day, "granularity": "day" if daily else None},
         )
         return Metrics.model_validate(body)
+
+    def list_responses(
+        self, engagement_id: str, limit: int | None = None, cursor: str | None = None
+    ) -> Page[TextAnswer]:
+        """One page of the text answers to the engagement's question, newest first."""
+        body = self._get(self._engagement(engagement_id) + "/responses", limit=limit, cursor=cursor)
+        items = [TextAnswer.model_validate(r) for r in body["responses"]]
+        return Page(items, body.get("cursor"))
+
+    def iter_responses(
+        self, engagement_id: str, page_size: int = PAGE_SIZE
+    ) -> Iterator[TextAnswer]:
+        return _pages(lambda cursor: self.list_responses(engagement_id, page_size, cursor))
 
     def explain(self, device_id: str, event: str | None = None) -> Explain:
         body = self._get(f"{self._app()}/devices/{device_id}/messages/explain", event=event)

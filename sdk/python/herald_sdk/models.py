@@ -152,3 +152,12 @@ class Metrics(Model):
     control: ControlMetrics | None = None
     series: list[dict[str, Any]] | None = None
     rejected: dict[str, int] = {}  # events refused, per reason
+
+
+class TextAnswer(Model):
+    """A text answer to an engagement's question."""
+
+    variant: str
+    value: str
+    at: str | None = None
+    subject: str | None = None

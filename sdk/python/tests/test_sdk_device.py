@@ -60,3 +60,31 @@ def test_more_than_100_events_go_in_several_requests_and_bad_ones_are_refused(sh
         shop.device.send_events([{"id": "x", "type": "nonsense"}])
     with pytest.raises(ValueError, match="names its app"):
         DeviceClient(shop.url, "not-a-key")
+
+
+def test_text_answers_are_listed_page_by_page(shop, herald_cli):
+    question = {"type": "text", "prompt": "Anything we could do better?"}
+    spec = engagement_spec("Feedback", ab_test=False)
+    spec["variants"] = [
+        {"key": "A", "message": {"layout": "modal", "title": "Hi", "question": question}}
+    ]
+    made = shop.admin.create_engagement(spec)
+    for n in range(3):
+        device_id = f"phone-{n}"
+        shop.device.register(device_id, platform="ios")
+        [shown] = shop.device.fetch(device_id).messages
+        session = shop.device.session(device_id)
+        session.impression(shown)
+        session.answer(shown, f"answer {n}")
+        session.flush()
+
+    wait_for(lambda: len(list(shop.admin.iter_responses(made.engagement_id))) == 3, 20)
+    first = shop.admin.list_responses(made.engagement_id, limit=2)
+    assert len(first) == 2 and first.cursor
+    values = {a.value for a in shop.admin.iter_responses(made.engagement_id, page_size=2)}
+    assert values == {"answer 0", "answer 1", "answer 2"}
+
+    env = {"HERALD_URL": shop.url, "HERALD_ADMIN_KEY": shop.created.admin_key}
+    listed = herald_cli("responses", "Feedback", **env)
+    assert listed.exit_code == 0, listed.stderr
+    assert "answer 2" in listed.stdout and "3 answer(s)" in listed.stdout

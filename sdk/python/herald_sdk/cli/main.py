@@ -1,5 +1,6 @@
 """`herald`: apps, engagements, metrics, explain, plan/apply of engagements as code, simulate."""
 
+import itertools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -333,6 +334,29 @@ def metrics(
         shown = ", ".join(f"{reason} {n:,}" for reason, n in sorted(refused.items()))
         console.print(f"Events refused (not counted above): {shown}", markup=False)
     console.print(verdict(report), markup=False)
+
+
+@app.command()
+@handled
+def responses(
+    ctx: typer.Context,
+    engagement: EngagementArg,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    as_json: Json = False,
+):
+    """The text answers to an engagement's question, newest first."""
+    with admin(ctx) as client:
+        found = client.find_engagement(engagement)
+        answers = list(itertools.islice(client.iter_responses(found.engagement_id), limit))
+    if as_json:
+        print_json([a.model_dump() for a in answers])
+        return
+    table = Table("at", "variant", "subject", "answer")
+    for answer in answers:
+        table.add_row(answer.at or "", answer.variant, answer.subject or "", answer.value)
+    console = out()
+    console.print(table)
+    console.print(f"{len(answers)} answer(s)")
 
 
 @app.command()
