@@ -10,8 +10,9 @@ from chalicelib import console, observability
 from chalicelib.adapters.events import QueueUnavailable
 from chalicelib.api import bodies
 from chalicelib.api.models import FetchMessages
+from chalicelib.dialects import pinpoint
 from chalicelib.domain.eligibility import OnEvent
-from chalicelib.errors import HeraldError, NotFound
+from chalicelib.errors import HeraldError, InvalidInput, NotFound
 from chalicelib.services.apps import app_view
 from chalicelib.settings import events_queue_name
 from chalicelib.wiring import services
@@ -252,8 +253,14 @@ def fetch_messages_for_event(app_id, device_id):
 @route(DEVICE + "/messages/explain", "GET")
 def explain_messages(app_id, device_id):
     _admin(app_id)
-    request = _event_from_query()
-    occasion = OnEvent(request.event, request.attributes)
+    dialect = _query("dialect")
+    if dialect is None:
+        request = _event_from_query()
+        occasion = OnEvent(request.event, request.attributes)
+    elif dialect == pinpoint.DIALECT:
+        occasion = pinpoint.ON_ANY_EVENT  # what GetInAppMessages would answer, on any event
+    else:
+        raise InvalidInput(f"dialect: {dialect!r} is not one; use {pinpoint.DIALECT}")
     return _json(services().delivery.explain(app_id, device_id, occasion))
 
 
@@ -283,12 +290,55 @@ def console_asset(name):
 
 @route(APP + "/events", "POST")
 def post_events(app_id):
+    """Herald's events (`{"events": ...}`) or Pinpoint's PutEvents (`{"BatchItem": ...}`)."""
+    raw = _request().raw_body
     try:
-        accepted = services().events.accept(app_id, _header("x-client-key"), _request().raw_body)
+        body = pinpoint.events_body(raw)
+    except HeraldError as error:
+        # Neither dialect can be told from the body: answer in both shapes at once.
+        rid = pinpoint.request_id()
+        both = {"Code": error.code, **pinpoint.error_body(error, rid)}
+        return _json(both, error.status_code, pinpoint.error_headers(error, rid))
+    if pinpoint.BATCH in body:
+        return _pinpoint_call(lambda: services().pinpoint.put_events(app_id, body), 202)
+    try:
+        accepted = services().events.accept(app_id, _header("x-client-key"), raw)
     except QueueUnavailable as error:
         retry = {"Retry-After": str(error.retry_after_seconds)}
         return _json({"Code": error.code, "Message": str(error)}, error.status_code, retry)
     return _json({"accepted": accepted}, 202)
+
+
+# --- the Pinpoint dialect (SPEC §6.3): Pinpoint's paths, bodies and error shape --------------
+
+ENDPOINT = APP + "/endpoints/{endpoint_id}"
+
+
+def _pinpoint_call(call, status: int = 200) -> Response:
+    """A dialect call answered in Pinpoint's shape, errors included."""
+    rid = pinpoint.request_id()
+    try:
+        body = call()
+    except HeraldError as error:
+        return _json(
+            pinpoint.error_body(error, rid),
+            pinpoint.status_of(error),
+            pinpoint.error_headers(error, rid),
+        )
+    return _json(body, status, {"x-amzn-RequestId": rid})
+
+
+@app.route(ENDPOINT, methods=["PUT"])
+def pinpoint_update_endpoint(app_id, endpoint_id):
+    raw = _request().raw_body
+    call = functools.partial(services().pinpoint.update_endpoint, app_id, endpoint_id, raw)
+    return _pinpoint_call(call, 202)
+
+
+@app.route(ENDPOINT + "/inappmessages", methods=["GET"])
+def pinpoint_get_in_app_messages(app_id, endpoint_id):
+    call = functools.partial(services().pinpoint.in_app_messages, app_id, endpoint_id)
+    return _pinpoint_call(call)
 
 
 @route(ENGAGEMENT + "/metrics", "GET")

@@ -8,6 +8,7 @@ import boto3
 from chalicelib.adapters import dynamo
 from chalicelib.adapters.events import EventQueue
 from chalicelib.adapters.scheduler import Schedules
+from chalicelib.dialects.pinpoint import PinpointDialect
 from chalicelib.services.access import Access
 from chalicelib.services.apps import AppService
 from chalicelib.services.audiences import AudienceService
@@ -30,6 +31,7 @@ class Services:
     events: EventIntake
     consumer: EventConsumer
     reports: ReportService
+    pinpoint: PinpointDialect
 
 
 @lru_cache(maxsize=8)
@@ -52,6 +54,17 @@ def _build(settings: Settings) -> Services:
     counts = dynamo.EventCounts(settings)
     audience_rules = dynamo.AudienceRules(settings)
     catalogs = CatalogCache(engagements, audience_rules)
+    device_service = DeviceService(devices)
+    delivery = DeliveryService(
+        access,
+        devices,
+        dynamo.Deliveries(settings),
+        catalogs,
+        max_messages=settings.max_messages_per_fetch,
+        fetch_interval_seconds=settings.fetch_interval_seconds,
+        control_assignments=ControlAssignments(queue),
+    )
+    intake = EventIntake(access, queue, catalogs)
     return Services(
         access=access,
         apps=AppService(apps),
@@ -59,17 +72,9 @@ def _build(settings: Settings) -> Services:
         engagements=EngagementService(
             engagements, Schedules(settings, _scheduler_client(settings.region))
         ),
-        devices=DeviceService(devices),
-        delivery=DeliveryService(
-            access,
-            devices,
-            dynamo.Deliveries(settings),
-            catalogs,
-            max_messages=settings.max_messages_per_fetch,
-            fetch_interval_seconds=settings.fetch_interval_seconds,
-            control_assignments=ControlAssignments(queue),
-        ),
-        events=EventIntake(access, queue, catalogs),
+        devices=device_service,
+        delivery=delivery,
+        events=intake,
         consumer=EventConsumer(
             apps,
             engagements,
@@ -79,6 +84,7 @@ def _build(settings: Settings) -> Services:
             audience_rules=audience_rules,
         ),
         reports=ReportService(engagements, counts),
+        pinpoint=PinpointDialect(apps, device_service, delivery, catalogs, intake),
     )
 
 

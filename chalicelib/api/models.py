@@ -101,11 +101,18 @@ WebOrigins = Annotated[
 ]
 
 
+class PinpointSettings(Strict):
+    """The Pinpoint dialect (SPEC §6.3): off until the owner turns it on."""
+
+    enabled: bool = False
+
+
 class AppSettings(Strict):
     """What an app's owner may change (PATCH /v1/apps/{app_id} is a merge patch of it)."""
 
     name: Name
     web_origins: WebOrigins = []
+    pinpoint: PinpointSettings = PinpointSettings()
 
 
 class CreateAudience(Strict):

@@ -15,7 +15,11 @@ def app_view(app: App) -> dict:
 
 def settings_of(app: App) -> dict:
     """The app's settings as AppSettings describes them (what PATCH merges into)."""
-    return {"name": app.name, "web_origins": list(app.web_origins)}
+    return {
+        "name": app.name,
+        "web_origins": list(app.web_origins),
+        "pinpoint": {"enabled": app.pinpoint_enabled},
+    }
 
 
 class AppService:

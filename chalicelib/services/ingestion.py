@@ -63,7 +63,13 @@ from chalicelib.adapters.dynamo import (
 )
 from chalicelib.adapters.events import EventQueue, QueueUnavailable
 from chalicelib.api import bodies
-from chalicelib.api.models import EVENT_TYPES, PostEvents, QueuedEvent, QueuedEvents
+from chalicelib.api.models import (
+    EVENT_TYPES,
+    ClientEvent,
+    PostEvents,
+    QueuedEvent,
+    QueuedEvents,
+)
 from chalicelib.domain import assignment, history, integrity, profile, questions, rules, tally
 from chalicelib.domain.eligibility import Device
 from chalicelib.domain.history import Entry
@@ -103,6 +109,18 @@ def parse_events(raw: bytes | None, now: datetime) -> PostEvents:
     if problems:
         raise InvalidInput("; ".join(problems[: bodies.MAX_ERRORS_SHOWN]))
     return batch
+
+
+def parse_event(data: dict[str, Any], now: datetime) -> ClientEvent:
+    """One client event, checked as in a batch; InvalidInput naming the field (`timestamp: ...`)."""
+    try:
+        [event] = PostEvents.model_validate_json(json.dumps({"events": [data]})).events
+    except ValidationError as error:
+        raise InvalidInput(_describe(error).replace("events[0].", "")) from None
+    problem = _timing_problem(event.timestamp, now)
+    if problem:
+        raise InvalidInput(f"timestamp: {problem}")
+    return event
 
 
 def _timing_problem(moment: datetime, now: datetime) -> str | None:
@@ -202,10 +220,14 @@ class EventIntake:
             problems = answer_problems(batch, self._catalogs.for_app(app).engagements)
             if problems:
                 raise InvalidInput("; ".join(problems[: bodies.MAX_ERRORS_SHOWN]))
-        events = [event.model_dump(mode="json", exclude_defaults=True) for event in batch.events]
-        self._queue.send(pack(app_id, events))
-        observability.count(observability.EVENTS_ACCEPTED, len(events))
-        return len(events)
+        return self.enqueue(app_id, batch.events)
+
+    def enqueue(self, app_id: str, events: list[ClientEvent]) -> int:
+        """Queue validated events of the app, whose sender the caller has checked."""
+        dumped = [event.model_dump(mode="json", exclude_defaults=True) for event in events]
+        self._queue.send(pack(app_id, dumped))
+        observability.count(observability.EVENTS_ACCEPTED, len(dumped))
+        return len(dumped)
 
 
 class ControlAssignments:

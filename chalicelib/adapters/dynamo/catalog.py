@@ -33,6 +33,7 @@ class App:
     created_at: str
     catalog_version: int = 0
     web_origins: tuple[str, ...] = ()
+    pinpoint_enabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def app_row(record: AppRecord) -> App:
         created_at=record.created_at,
         catalog_version=int(record.catalog_version or 0),
         web_origins=tuple(record.web_origins or ()),
+        pinpoint_enabled=bool(record.pinpoint and record.pinpoint.enabled),
     )
 
 

@@ -21,6 +21,10 @@ from pynamodb.models import Model
 from chalicelib.settings import Settings
 
 
+class PinpointSettings(MapAttribute):
+    enabled = BooleanAttribute(default=False)
+
+
 class AppRecord(Model):
     class Meta:
         table_name = "herald-apps"
@@ -32,6 +36,7 @@ class AppRecord(Model):
     created_at = UnicodeAttribute()
     keys_rotated_at = UnicodeAttribute(null=True)
     web_origins = ListAttribute(of=UnicodeAttribute, null=True)  # for CORS, exact origins
+    pinpoint = PinpointSettings(null=True)  # the Pinpoint dialect, off when absent
     # Bumped by every write that can change what a device is shown (engagements, audiences):
     # the fetch reads it with the device and reloads its cached engagements only when it moved.
     catalog_version = NumberAttribute(default=0)

@@ -1,0 +1,1 @@
+"""Other products' client protocols, translated at the edge onto Herald's services."""
