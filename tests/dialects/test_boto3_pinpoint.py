@@ -249,7 +249,9 @@ def test_the_three_operations_round_trip_through_botocore(herald, scene):
     clicked = {element: n for element, n in counted["clicks_by_element"].items() if n}
     assert clicked == {"buy": 1}  # the primary button
     assert counted["metrics"] == {"spring_buy_clicked": 1}
-    assert shop.metrics(ids["holdout"])["control"]["assigned"] == 1  # ...and is recorded
+    english_held = assign(ids["holdout"], "device:ep-en", 100, 50, (("A", 100),)).in_control
+    held_count = 1 + english_held  # ...and is recorded as assigned
+    wait_for(lambda: shop.metrics(ids["holdout"])["control"]["assigned"] == held_count, 10)
 
     # the capped one has had its one impression: Herald's cap holds it back on the next sync
     def once_is_capped():
