@@ -297,7 +297,7 @@ def post_events(app_id):
     except HeraldError as error:
         # Neither dialect can be told from the body: answer in both shapes at once.
         rid = pinpoint.request_id()
-        both = {"Code": error.code, **pinpoint.error_body(error, rid)}
+        both = {**pinpoint.error_body(error, rid), "Code": error.code}
         return _json(both, error.status_code, pinpoint.error_headers(error, rid))
     if pinpoint.BATCH in body:
         return _pinpoint_call(lambda: services().pinpoint.put_events(app_id, body), 202)

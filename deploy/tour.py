@@ -351,6 +351,7 @@ class Tour:
         )
         self.call("GET", ENGAGEMENT + "/metrics", 200, bearer=admin, **a_ids)
         self.call("GET", ENGAGEMENT + "/responses", 200, bearer=admin, **a_ids)
+        self.pinpoint(admin, ids, active["engagement_id"], now)
         self.call("GET", "/v1/openapi.json", 200)
         # the web console's static files (no AWS call; 404 while a file is missing)
         self.call("GET", "/console", (200, 404))
@@ -370,6 +371,21 @@ class Tour:
         self.state["patched"] = patched
 
     # --- pure Lambda functions ---------------------------------------------------------------
+
+    def pinpoint(self, admin: str, ids: dict, engagement_id: str, now: str) -> None:
+        """The Pinpoint dialect, switched on: an endpoint, its campaigns, its events."""
+        self.call("PATCH", APP, 200, bearer=admin, body={"pinpoint": {"enabled": True}}, **ids)
+        endpoint = {**ids, "endpoint_id": "tour-endpoint-1"}
+        request = {"ChannelType": "IN_APP", "Demographic": {"Locale": "fr-FR"}}
+        self.call("PUT", openapi.PINPOINT_ENDPOINT, 202, body=request, **endpoint)
+        self.call("GET", openapi.PINPOINT_ENDPOINT + "/inappmessages", 200, **endpoint)
+        shown = {
+            "EventType": "_inapp.message_displayed",
+            "Timestamp": now,
+            "Attributes": {"campaign_id": engagement_id, "treatment_id": "A"},
+        }
+        batch = {"tour-endpoint-1": {"Endpoint": {}, "Events": {uuid.uuid4().hex: shown}}}
+        self.call("POST", APP + "/events", 202, body={"BatchItem": batch}, **ids)
 
     def apply_transition(self) -> None:
         """Fire the scheduled engagement's start schedule once its start has come."""

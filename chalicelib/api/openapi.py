@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from chalice import Chalice
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.api import models
@@ -66,11 +66,16 @@ class Error(BaseModel):
     Message: str
 
 
+class PinpointSwitch(Response):
+    enabled: bool
+
+
 class App(Response):
     app_id: str
     name: str
     created_at: str
     web_origins: list[str]
+    pinpoint: PinpointSwitch
 
 
 class AppCreated(App):
@@ -155,7 +160,8 @@ class Explanation(Response):
 
 class Explain(Response):
     device_id: str
-    event: str
+    event: str | None
+    dialect: str | None = None
     engagements: list[Explanation]
     subject: str | None = Field(None, description="Whom caps and the profile follow.")
     profile: dict[str, Any] | None = Field(
@@ -165,6 +171,44 @@ class Explain(Response):
 
 class Accepted(Response):
     accepted: int
+
+
+class PinpointError(Response):
+    """A 4xx of a Pinpoint route (x-amzn-ErrorType names the exception); `Code` as Herald's."""
+
+    Code: str
+    message: str
+    Message: str
+    RequestID: str
+
+
+class PinpointMessageBody(Response):
+    Message: str
+    RequestID: str
+
+
+class PinpointCampaigns(Response):
+    InAppMessageCampaigns: list[dict[str, Any]]
+
+
+class PinpointEventResult(Response):
+    StatusCode: int
+    Message: str
+
+
+class PinpointItemResult(Response):
+    EndpointItemResponse: PinpointEventResult
+    EventsItemResponse: dict[str, PinpointEventResult]
+
+
+class PinpointEvents(Response):
+    """PutEvents' answer: a result per endpoint and per event."""
+
+    Results: dict[str, PinpointItemResult]
+
+
+class EventsAnswer(RootModel[Accepted | PinpointEvents]):
+    """Herald's `{"accepted"}` for a Herald body, Pinpoint's `{"Results"}` for a BatchItem."""
 
 
 class VariantCounts(Response):
@@ -278,6 +322,7 @@ APP = "/v1/apps/{app_id}"
 AUDIENCE = APP + "/audiences/{audience_id}"
 ENGAGEMENT = APP + "/engagements/{engagement_id}"
 DEVICE = APP + "/devices/{device_id}"
+PINPOINT_ENDPOINT = APP + "/endpoints/{endpoint_id}"
 
 AUDIENCE_EXAMPLE = {
     "name": "French users",
@@ -530,17 +575,55 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Why the device would or would not get each engagement now",
         ADMIN,
         {200: ("One decision per engagement of the app.", Explain)},
-        params=(EVENT,),
+        params=(
+            EVENT,
+            Param(
+                "dialect",
+                "query",
+                "`pinpoint`: the decisions of GetInAppMessages (any event; a trigger Pinpoint's "
+                "event filter cannot carry is `trigger_unsupported`).",
+                schema={"type": "string", "enum": ["pinpoint"]},
+            ),
+        ),
     ),
     ("POST", APP + "/events"): Operation(
         "Report what devices did (at most 100 events)",
         CLIENT,
-        {202: ("Queued.", Accepted)},
+        {202: ("Queued.", EventsAnswer)},
         errors=(*COMMON_ERRORS, 413, 503),
         request=models.PostEvents,
         description=(
             "`type` is impression, click, dismiss, custom or render_error; an event id counts "
-            "once, however often it is sent."
+            "once, however often it is sent. A body whose top-level key is `BatchItem` is "
+            "Pinpoint's PutEvents instead (no client key; the app must have `pinpoint.enabled`): "
+            "it is answered with a result per event, and its errors in Pinpoint's shape. A body "
+            "with both keys or neither is a 400."
+        ),
+    ),
+    ("PUT", PINPOINT_ENDPOINT): Operation(
+        "Pinpoint UpdateEndpoint: register or update the endpoint as a device",
+        PUBLIC,
+        {202: ("Accepted (Pinpoint's MessageBody).", PinpointMessageBody)},
+        errors=(400, 403, 413, 415),
+        description=(
+            "Pinpoint's EndpointRequest, merged into the device `endpoint_id` (created when "
+            "unknown). Needs `pinpoint.enabled` on the app; errors in Pinpoint's shape. See "
+            "docs/MIGRATING-FROM-PINPOINT.md."
+        ),
+    ),
+    ("GET", PINPOINT_ENDPOINT + "/inappmessages"): Operation(
+        "Pinpoint GetInAppMessages: every engagement the endpoint may be shown now",
+        PUBLIC,
+        {
+            200: (
+                "Pinpoint in-app campaigns, by priority; empty for an unknown endpoint.",
+                PinpointCampaigns,
+            )
+        },
+        errors=(400, 403, 415),
+        description=(
+            "The same decision as the message fetch, on any event (Amplify filters by event "
+            "itself). Needs `pinpoint.enabled`; errors in Pinpoint's shape."
         ),
     ),
     ("GET", "/console"): Operation(
@@ -564,7 +647,7 @@ def _request_models() -> list[type[BaseModel]]:
 
 
 def _response_models() -> list[type[BaseModel]]:
-    found = {Error}
+    found = {Error, PinpointError}
     for operation in OPERATIONS.values():
         found.update(
             model for _desc, model in operation.responses.values() if isinstance(model, type)

@@ -82,6 +82,8 @@ class World:
         self.ids["engagement_id"] = [e["engagement_id"] for e in engagements]
         self.versions = [str(e["version"]) for e in engagements]
         self.ids["device_id"] = ["phone-1", "never-registered"]
+        self.ids["endpoint_id"] = self.ids["device_id"]  # the Pinpoint dialect's name for them
+        self._request("PATCH", base, {"pinpoint": {"enabled": True}}, self.keys["admin"])
         self._request(
             "PUT",
             base + "/devices/phone-1",

@@ -1,5 +1,6 @@
 """Pinpoint's error shape: `x-amzn-ErrorType` names the exception, the body carries `message`
-(Amplify and API Gateway read it), `Message` and `RequestID` (botocore's modelled members)."""
+(Amplify and API Gateway read it), `Message` and `RequestID` (botocore's modelled members)
+and `Code` (the exception again: every 4xx of Herald has a `Code`)."""
 
 from chalicelib.errors import HeraldError
 
@@ -25,4 +26,6 @@ def error_headers(error: HeraldError, request_id: str) -> dict[str, str]:
 
 
 def error_body(error: HeraldError, request_id: str) -> dict[str, str]:
-    return {"message": str(error), "Message": str(error), "RequestID": request_id}
+    """`Code` repeats the exception name, so the body is also Herald's `{Code, Message}`."""
+    kind = EXCEPTIONS.get(error.status_code, "BadRequestException")
+    return {"Code": kind, "message": str(error), "Message": str(error), "RequestID": request_id}
