@@ -6,6 +6,7 @@ import { renderDetails } from "./details.js";
 import { field, fill, focusHeading, h, toast } from "./dom.js";
 import { renderEngagements } from "./engagements.js";
 import { renderExplain } from "./explain.js";
+import { renderSettings } from "./settings.js";
 import { renderWizard } from "./wizard.js";
 
 const main = document.getElementById("main");
@@ -35,6 +36,7 @@ function drawChrome() {
       ["#/engagements/new", "New engagement"],
       ["#/audiences", "Audiences"],
       ["#/explain", "Explain"],
+      ["#/settings", "Settings"],
     );
   }
   if (current.root) links.push(["#/apps", "Apps"]);
@@ -276,6 +278,7 @@ const ROUTES = [
   ],
   [/^#\/audiences$/, () => renderAudiences(main), "Audiences", true],
   [/^#\/explain$/, () => renderExplain(main), "Explain", true],
+  [/^#\/settings$/, () => renderSettings(main), "Settings", true],
 ];
 
 function route() {

@@ -34,6 +34,8 @@ export function reasonInWords(item) {
       return `Capped: already shown ${d.impressions} time(s); the limit is ${d.max_impressions} in total.`;
     case "capped_daily":
       return `Capped for today: shown ${d.impressions_today} time(s) today (${d.timezone}); the limit is ${d.max_per_day} a day, until ${formatDateTime(d.day_ends_at)}.`;
+    case "trigger_unsupported":
+      return `Left out for Amplify (Pinpoint): its event filter cannot say ${d.condition ? describeCondition(d.condition) : "this trigger"} (${d.why}).`;
     case "capped_interval":
       return `Too soon: last shown ${d.seconds_since_last} s ago; at least ${d.min_interval_seconds} s must pass between two.`;
     default:
@@ -44,6 +46,7 @@ export function reasonInWords(item) {
 export function renderExplain(main) {
   const device = h("input", { type: "text", autocomplete: "off", spellcheck: "false", required: true });
   const event = h("input", { type: "text", value: "app_launch", autocomplete: "off", spellcheck: "false" });
+  const asAmplify = h("input", { type: "checkbox" });
   const results = h("div", { class: "explain-results", "aria-live": "polite" });
   const submit = h("button", { type: "submit", class: "button primary" }, "Explain");
   const form = h(
@@ -61,7 +64,9 @@ export function renderExplain(main) {
         }
         submit.disabled = true;
         fill(results, h("p", { class: "muted" }, "Asking Herald…"));
-        const query = new URLSearchParams({ event: event.value.trim() || "app_launch" });
+        const query = new URLSearchParams(
+          asAmplify.checked ? { dialect: "pinpoint" } : { event: event.value.trim() || "app_launch" },
+        );
         try {
           const answer = await call(
             "GET",
@@ -72,7 +77,7 @@ export function renderExplain(main) {
             h(
               "h2",
               {},
-              `Device “${answer.device_id}” on “${answer.event}”: ${items.filter((i) => i.eligible).length} of ${items.length} would be shown`,
+              `Device “${answer.device_id}” ${answer.dialect ? "synced by Amplify (Pinpoint), any event" : `on “${answer.event}”`}: ${items.filter((i) => i.eligible).length} of ${items.length} would be shown`,
             ),
             answer.registered === false
               ? h(
@@ -117,6 +122,9 @@ export function renderExplain(main) {
       field("Device id", device, { hint: "The id the app registers the device with." }),
       field("Event", event, { hint: "The event the app would fetch on." }),
     ),
+    field("As Amplify's syncMessages sees it (Pinpoint dialect, any event)", asAmplify, {
+      className: "field checkbox",
+    }),
     h("div", { class: "wizard-actions" }, submit),
   );
   fill(main, 

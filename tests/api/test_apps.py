@@ -16,6 +16,7 @@ def test_root_creates_an_app_and_sees_its_keys_once(api):
         "client_key",
         "created_at",
         "web_origins",
+        "pinpoint",
     }
     assert reply.body["name"] == "Shop"
     again = api.get(f"/v1/apps/{reply.body['app_id']}", key=reply.body["admin_key"])
@@ -25,6 +26,7 @@ def test_root_creates_an_app_and_sees_its_keys_once(api):
         "name": "Shop",
         "created_at": reply.body["created_at"],
         "web_origins": [],
+        "pinpoint": {"enabled": False},
     }
 
 

@@ -648,3 +648,32 @@ def test_the_consoles_own_functions(new_page, herald):
     assert results["winter"] == "2026-12-01T09:00:00+01:00"  # Paris, in winter
     assert results["summer"] == "2026-07-01T09:00:00+02:00"  # and in summer
     assert results["back"] == "2026-12-01T09:00:30"
+
+
+def test_the_settings_page_turns_the_pinpoint_dialect_on_and_off(new_page, herald, http, shots):
+    app = make_app(http)
+    endpoint = f"/v1/apps/{app['app_id']}/endpoints/ep-1/inappmessages"
+    assert http.call("GET", endpoint)[0] == 403
+    page = new_page()
+    sign_in(page, herald, app["admin_key"])
+    page.get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", level=1, name="Settings")).to_be_visible()
+    switch = page.get_by_label("Answer Amplify's Pinpoint requests for this app")
+    expect(switch).not_to_be_checked()
+    expect(page.locator("pre.code")).to_contain_text(f'appId: "{app["app_id"]}"')
+    switch.check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("The Pinpoint dialect is on.")).to_be_visible()
+    shots.take(page, "pinpoint-on")
+    assert http.call("GET", f"/v1/apps/{app['app_id']}", key=app["admin_key"])[1]["pinpoint"] == {
+        "enabled": True
+    }
+    assert http.call("GET", endpoint) == (200, {"InAppMessageCampaigns": []})
+    assert unlabelled_controls(page) == []
+
+    page.reload()
+    expect(page.get_by_label("Answer Amplify's Pinpoint requests for this app")).to_be_checked()
+    page.get_by_label("Answer Amplify's Pinpoint requests for this app").uncheck()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("The Pinpoint dialect is off.")).to_be_visible()
+    assert http.call("GET", endpoint)[0] == 403

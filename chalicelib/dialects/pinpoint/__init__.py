@@ -22,9 +22,11 @@ def events_body(raw: bytes | None) -> dict[str, Any]:
     """The body of `POST /v1/apps/{app_id}/events`, with exactly one of the two dialects'
     top-level keys."""
     body = bodies.parse_json_object(raw, MAX_BODY_BYTES)
-    if (BATCH in body) == (HERALD_EVENTS in body):
+    if BATCH in body and HERALD_EVENTS in body:
+        raise InvalidInput(f'send "{HERALD_EVENTS}" (Herald) or "{BATCH}" (Pinpoint), not both')
+    if BATCH not in body and HERALD_EVENTS not in body:
         raise InvalidInput(
-            f'the body needs exactly one of "{HERALD_EVENTS}" (Herald) or "{BATCH}" (Pinpoint)'
+            f'{HERALD_EVENTS}: Field required (or "{BATCH}" for Pinpoint\'s PutEvents)'
         )
     return body
 
