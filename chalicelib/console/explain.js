@@ -122,7 +122,7 @@ export function renderExplain(main) {
       field("Device id", device, { hint: "The id the app registers the device with." }),
       field("Event", event, { hint: "The event the app would fetch on." }),
     ),
-    field("As Amplify's syncMessages sees it (Pinpoint dialect, any event)", asAmplify, {
+    field("As Amplify's syncMessages sees it (the Pinpoint dialect)", asAmplify, {
       className: "field checkbox",
     }),
     h("div", { class: "wizard-actions" }, submit),

@@ -671,6 +671,13 @@ def test_the_settings_page_turns_the_pinpoint_dialect_on_and_off(new_page, heral
     assert http.call("GET", endpoint) == (200, {"InAppMessageCampaigns": []})
     assert unlabelled_controls(page) == []
 
+    page.get_by_role("link", name="Explain").click()
+    page.get_by_label("Device id").fill("ep-1")
+    page.get_by_label("As Amplify's syncMessages sees it").check()
+    page.get_by_role("button", name="Explain").click()
+    expect(page.locator(".explain-results h2")).to_contain_text("synced by Amplify (Pinpoint)")
+    page.get_by_role("link", name="Settings").click()
+
     page.reload()
     expect(page.get_by_label("Answer Amplify's Pinpoint requests for this app")).to_be_checked()
     page.get_by_label("Answer Amplify's Pinpoint requests for this app").uncheck()

@@ -311,3 +311,15 @@ def test_herald_events_keep_their_own_route_and_shape(api, enabled):
     no_key = api.post(enabled.path + "/events", herald)
     assert no_key.status == 401
     assert "x-amzn-ErrorType" not in no_key.headers
+
+
+def test_an_unreachable_queue_is_a_429_per_event_so_amplify_resends(api, enabled):
+    settings = get_settings()
+    sqs = boto3.client("sqs", region_name=settings.region)
+    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=settings.events_queue)["QueueUrl"])
+    batch = {"ep-1": {"Endpoint": {}, "Events": {"e-1": event(), "bad": event(Timestamp="x")}}}
+    reply = put_events(api, enabled, batch)
+    assert reply.status == 202
+    results = reply.body["Results"]["ep-1"]["EventsItemResponse"]
+    assert (results["e-1"]["StatusCode"], results["bad"]["StatusCode"]) == (429, 400)
+    assert "queue" in results["e-1"]["Message"]
