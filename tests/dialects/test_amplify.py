@@ -29,7 +29,7 @@ def amplify_script() -> Path:
         if npm is None:
             pytest.fail("these tests need Node 20 and npm on the PATH")
         subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+            [npm, "ci", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"],
             cwd=AMPLIFY,
             check=True,
             timeout=600,
