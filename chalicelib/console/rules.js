@@ -39,6 +39,65 @@ export const DEVICE_FIELDS = [
 ];
 export const MAX_DEPTH = 5;
 
+// Behavioural conditions (audiences only): what the subject did, from the events it sent.
+const EVENT_OPS = [
+  ["count_gte", "was sent at least"],
+  ["count_lt", "was sent fewer than"],
+  ["last_within_days", "was last sent within"],
+  ["last_not_within_days", "was not sent within"],
+];
+const ENGAGEMENT_OPS = [
+  ["seen", "was seen"],
+  ["not_seen", "was not seen"],
+  ["clicked", "was clicked"],
+  ["dismissed", "was dismissed"],
+];
+const BEHAVIOUR_WORDS = Object.fromEntries([...EVENT_OPS, ...ENGAGEMENT_OPS]);
+const COUNT_OPS = new Set(["count_gte", "count_lt"]);
+
+export function newBehaviour(subject = "event") {
+  return subject === "event"
+    ? { kind: "behaviour", subject, name: "", op: "count_gte", value: "1", within_days: "30" }
+    : { kind: "behaviour", subject, name: "", op: "seen" };
+}
+
+function whole(text) {
+  const raw = String(text ?? "").trim();
+  return /^\d+$/.test(raw) ? Number(raw) : raw;
+}
+
+function behaviourToJson(row) {
+  if (row.subject === "engagement") return { engagement: row.name.trim(), op: row.op };
+  const condition = { event: row.name.trim(), op: row.op, value: whole(row.value) };
+  if (COUNT_OPS.has(row.op)) condition.within_days = whole(row.within_days);
+  return condition;
+}
+
+function behaviourFromJson(condition) {
+  if ("engagement" in condition) {
+    return { kind: "behaviour", subject: "engagement", name: condition.engagement, op: condition.op };
+  }
+  return {
+    kind: "behaviour",
+    subject: "event",
+    name: condition.event,
+    op: condition.op,
+    value: String(condition.value ?? ""),
+    within_days: String(condition.within_days ?? "30"),
+  };
+}
+
+function describeBehaviour(condition) {
+  if ("engagement" in condition) {
+    return `engagement ${condition.engagement} ${BEHAVIOUR_WORDS[condition.op] || condition.op}`;
+  }
+  const words = BEHAVIOUR_WORDS[condition.op] || condition.op;
+  if (COUNT_OPS.has(condition.op)) {
+    return `${condition.event} ${words} ${condition.value} times in ${condition.within_days} days`;
+  }
+  return `${condition.event} ${words} ${condition.value} days`;
+}
+
 function typed(text, type) {
   const raw = String(text ?? "").trim();
   if (type === "number") {
@@ -55,6 +114,7 @@ function typed(text, type) {
 
 /** A condition row of the editor -> its JSON. */
 export function conditionToJson(row) {
+  if (row.kind === "behaviour") return behaviourToJson(row);
   const condition = { attribute: String(row.attribute || "").trim(), op: row.op };
   if (PRESENCE_OPS.has(row.op)) return condition;
   if (LIST_OPS.has(row.op)) {
@@ -75,6 +135,7 @@ export function conditionToJson(row) {
 
 /** JSON -> a condition row of the editor. */
 export function conditionFromJson(condition) {
+  if ("event" in condition || "engagement" in condition) return behaviourFromJson(condition);
   const value = condition.value;
   const first = Array.isArray(value) ? value[0] : value;
   const type =
@@ -120,6 +181,7 @@ function valueWords(value) {
 }
 
 export function describeCondition(condition) {
+  if ("event" in condition || "engagement" in condition) return describeBehaviour(condition);
   const words = OP_WORDS[condition.op] || condition.op;
   if (PRESENCE_OPS.has(condition.op)) return `${condition.attribute} ${words}`;
   return `${condition.attribute} ${words} ${valueWords(condition.value)}`;
@@ -219,6 +281,64 @@ export function conditionRow(row, path, { errors, onChange, onStructure, onRemov
   );
 }
 
+/** One behavioural condition: an event's count or recency, or what was done with an engagement. */
+function behaviourRow(row, path, { errors, onChange, onStructure, onRemove }) {
+  const isEvent = row.subject === "event";
+  const text = (value, key, props = {}) =>
+    h("input", {
+      type: "text",
+      value,
+      autocomplete: "off",
+      spellcheck: "false",
+      dataset: { path: `${path}.${key}` },
+      ...props,
+      oninput: (event) => {
+        row[key === "event" || key === "engagement" ? "name" : key] = event.target.value;
+        onChange();
+      },
+    });
+  const nameKey = isEvent ? "event" : "engagement";
+  const op = select(isEvent ? EVENT_OPS : ENGAGEMENT_OPS, row.op, {
+    dataset: { path: `${path}.op` },
+    onchange: (event) => {
+      row.op = event.target.value;
+      onStructure(`${path}.op`);
+    },
+  });
+  const parts = [
+    field(isEvent ? "Custom event" : "Engagement id", text(row.name, nameKey), {
+      error: errors(`${path}.${nameKey}`),
+      className: "field grow",
+    }),
+    field("Behaviour", op, { error: errors(`${path}.op`) }),
+  ];
+  if (isEvent) {
+    const counting = COUNT_OPS.has(row.op);
+    parts.push(
+      field(counting ? "Times" : "Days", text(row.value, "value", { inputmode: "numeric" }), {
+        error: errors(`${path}.value`),
+      }),
+    );
+    if (counting) {
+      parts.push(
+        field("In the last days (1-90)", text(row.within_days, "within_days", { inputmode: "numeric" }), {
+          error: errors(`${path}.within_days`),
+        }),
+      );
+    }
+  }
+  parts.push(
+    h("button", { type: "button", class: "button small", onclick: onRemove }, "Remove condition"),
+  );
+  const problem = errors(path);
+  return h(
+    "div",
+    { class: "condition-row", role: "group", "aria-label": "Behaviour condition", dataset: { path } },
+    parts,
+    problem ? h("p", { class: "field-error" }, problem) : null,
+  );
+}
+
 /** An all/any group with its conditions and nested groups, editable in place. */
 export function groupEditor(group, path, options, depth = 1) {
   const { errors, onChange, onStructure, onRemove } = options;
@@ -245,6 +365,9 @@ export function groupEditor(group, path, options, depth = 1) {
     if (member.kind === "group") {
       return groupEditor(member, memberPath, { ...options, onRemove: remove }, depth + 1);
     }
+    if (member.kind === "behaviour") {
+      return behaviourRow(member, memberPath, { ...options, onRemove: remove });
+    }
     return conditionRow(member, memberPath, { ...options, onRemove: remove });
   });
   const problem = errors(membersPath) || errors(path);
@@ -262,6 +385,29 @@ export function groupEditor(group, path, options, depth = 1) {
       "+ Condition",
     ),
   ];
+  if (options.attributes) {
+    // audiences only: trigger conditions are about the event, not the subject's history
+    for (const [subject, label] of [
+      ["event", "+ Event behaviour"],
+      ["engagement", "+ Engagement behaviour"],
+    ]) {
+      actions.push(
+        h(
+          "button",
+          {
+            type: "button",
+            class: "button small",
+            onclick: () => {
+              group.members.push(newBehaviour(subject));
+              const key = subject === "event" ? "event" : "engagement";
+              onStructure(`${membersPath}[${group.members.length - 1}].${key}`);
+            },
+          },
+          label,
+        ),
+      );
+    }
+  }
   if (depth < MAX_DEPTH) {
     actions.push(
       h(

@@ -18,6 +18,7 @@ from tests.console.test_browser import (
     send_events,
     sign_in,
     step,
+    unlabelled_controls,
 )
 
 CASES = json.loads((Path(__file__).parents[1] / "cases" / "templates.json").read_text())
@@ -157,3 +158,39 @@ def test_answers_show_per_variant_with_the_text_answers(new_page, herald, http, 
     expect(answers).to_have_count(2)
     expect(answers.nth(0)).to_have_text("<b>too slow</b>")  # newest first, shown as text
     shots.take(page, "answers")
+
+
+def test_behaviour_conditions_in_the_audience_builder(new_page, herald, http, shots):
+    app = make_app(http)
+    page = new_page()
+    sign_in(page, herald, app["admin_key"])
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Audiences").click()
+    page.get_by_role("button", name="New audience").click()
+    editor = page.locator("form", has=page.get_by_role("button", name="Create audience"))
+    editor.get_by_label("Name", exact=True).fill("Loyal buyers")
+    at_path(editor, "rules.all[0].value").fill("ios")
+    editor.get_by_role("button", name="+ Event behaviour").click()
+    at_path(editor, "rules.all[1].event").fill("purchase")
+    at_path(editor, "rules.all[1].value").fill("3")
+    at_path(editor, "rules.all[1].within_days").fill("120")
+    editor.get_by_role("button", name="+ Engagement behaviour").click()
+    at_path(editor, "rules.all[2].engagement").fill("eng_welcome")
+    at_path(editor, "rules.all[2].op").select_option("clicked")
+    expect(editor.locator(".rule-words")).to_have_text(
+        'all of (platform is "ios"; purchase was sent at least 3 times in 120 days;'
+        " engagement eng_welcome was clicked)"
+    )
+    editor.get_by_role("button", name="Create audience").click()
+    expect(page.locator(".condition-row .field-error")).to_contain_text("from 1 to 90")
+    at_path(editor, "rules.all[1].within_days").fill("30")
+    page.get_by_role("button", name="Create audience").click()
+    card = page.locator("article.audience", has_text="Loyal buyers")
+    expect(card).to_contain_text("purchase was sent at least 3 times in 30 days")
+    assert unlabelled_controls(page) == []
+    shots.take(page, "behaviour-audience")
+    status, listed = http.call("GET", f"/v1/apps/{app['app_id']}/audiences", key=app["admin_key"])
+    assert status == 200
+    assert listed["audiences"][0]["rules"]["all"][1:] == [
+        {"event": "purchase", "op": "count_gte", "value": 3, "within_days": 30},
+        {"engagement": "eng_welcome", "op": "clicked"},
+    ]
