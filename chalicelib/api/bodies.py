@@ -5,6 +5,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.api import inputs
 from chalicelib.domain.rules import RuleError
 from chalicelib.errors import InvalidInput, PayloadTooLarge
 
@@ -26,7 +27,7 @@ def parse_json_object(raw: bytes | None, limit: int = MAX_BODY_BYTES) -> dict[st
     if not raw.strip():
         raise InvalidInput("a JSON object body is required")
     try:
-        data = json.loads(raw)
+        data = inputs.loads(raw)
     except RecursionError:
         raise InvalidInput("body is not valid JSON: nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as err:

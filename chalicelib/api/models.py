@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from chalicelib.api.inputs import Instant
 from chalicelib.domain import questions, rules, templates
 
 _HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
@@ -55,7 +55,7 @@ Percent = Annotated[int | float, Field(ge=0, le=100)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class CreateApp(Strict):
@@ -310,8 +310,8 @@ class AudienceTarget(Strict):
 
 
 class Schedule(Strict):
-    start_at: AwareDatetime
-    end_at: AwareDatetime
+    start_at: Instant
+    end_at: Instant
 
     @model_validator(mode="after")
     def _ordered(self) -> "Schedule":
@@ -459,7 +459,7 @@ MAX_EVENTS = 100
 class _Event(Strict):
     id: EventId
     device_id: DeviceId
-    timestamp: AwareDatetime
+    timestamp: Instant
     attributes: Attributes = {}
 
 
@@ -527,7 +527,7 @@ class ControlAssignedEvent(Strict):
     device_id: DeviceId
     subject: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     engagement_id: Token
-    timestamp: AwareDatetime
+    timestamp: Instant
 
 
 QueuedEvent = Annotated[

@@ -14,7 +14,7 @@ from chalice import Chalice
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.api import models
+from chalicelib.api import inputs, models, paging
 from chalicelib.domain.lifecycle import STATUSES
 
 OPENAPI_VERSION = "3.1.0"
@@ -41,9 +41,13 @@ ERRORS = {
     413: ("PayloadTooLarge", "The body is larger than the route accepts."),
     415: ("UnsupportedMediaType", "The Content-Type is not application/json."),
     428: ("PreconditionRequired", "This update needs `If-Match: <version>`."),
-    503: ("ServiceUnavailable", "The events queue cannot be reached; retry after Retry-After."),
+    503: (
+        "ServiceUnavailable",
+        "DynamoDB is throttling or the events queue cannot be reached: nothing was lost; send "
+        "the same request again after Retry-After seconds.",
+    ),
 }
-COMMON_ERRORS = (400, 401, 403, 404, 415)
+COMMON_ERRORS = (400, 401, 403, 404, 415, 503)
 
 
 class Undocumented(Exception):
@@ -297,9 +301,14 @@ LIMIT = Param(
     "limit",
     "query",
     "Page size, 1-100 (default 20).",
-    schema={"type": "string", "pattern": "^[0-9]+$"},
+    schema={"type": "string", "pattern": inputs.LIMIT_PATTERN},
 )
-CURSOR = Param("cursor", "query", "The `cursor` of the previous page.")
+CURSOR = Param(
+    "cursor",
+    "query",
+    "The `cursor` of the previous page.",
+    schema={"type": "string", "pattern": paging.CURSOR_PATTERN},
+)
 EVENT = Param("event", "query", "The app event (default app_launch).")
 IF_MATCH = Param("If-Match", "header", "The version you read (the ETag).")
 
@@ -411,7 +420,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Create an app",
         ROOT,
         {201: ("The app, with its keys: shown once, stored only as hashes.", AppCreated)},
-        errors=(400, 401, 413, 415),
+        errors=(400, 401, 413, 415, 503),
         request=models.CreateApp,
         request_example={"name": "Shop"},
     ),
@@ -590,7 +599,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Report what devices did (at most 100 events)",
         CLIENT,
         {202: ("Queued.", EventsAnswer)},
-        errors=(*COMMON_ERRORS, 413, 503),
+        errors=(*COMMON_ERRORS, 413),
         request=models.PostEvents,
         description=(
             "`type` is impression, click, dismiss, custom or render_error; an event id counts "

@@ -29,7 +29,7 @@ DEVICE_FIELDS = frozenset(
     {"device_id", "user_id", "platform", "os_version", "app_version", "locale", "timezone"}
 )
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-_VERSION = re.compile(r"^\d{1,9}(\.\d{1,9}){0,3}$")
+_VERSION = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,9}){0,3}$")
 
 SCALAR_OPS = frozenset({"eq", "ne"})
 LIST_OPS = frozenset({"in", "not_in"})
@@ -470,7 +470,7 @@ def parse_version(value: Any) -> tuple[int, ...] | None:
     """'2.3' -> (2, 3, 0, 0); anything else -> None. Trailing labels ('2.3.0-beta') are ignored."""
     if not isinstance(value, str):
         return None
-    core = re.match(r"^\d{1,9}(\.\d{1,9}){0,3}", value.strip())
+    core = re.match(r"^[0-9]{1,9}(\.[0-9]{1,9}){0,3}", value.strip())
     if not core:
         return None
     parts = [int(part) for part in core.group(0).split(".")]

@@ -15,7 +15,13 @@ from pathlib import Path
 
 from chalice import Chalice
 from chalice.config import Config
-from chalice.local import LocalDevServer, create_local_server
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    LocalChalice,
+    LocalDevServer,
+    LocalGatewayException,
+)
 from moto import mock_aws
 
 from chalicelib import observability
@@ -34,6 +40,28 @@ FAKE_AWS = {
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+
+
+class JsonErrorsHandler(ChaliceRequestHandler):
+    """Chalice's local HTTP handler, answering what API Gateway itself refuses (no such route:
+    `{"message": "Missing Authentication Token"}`) as Herald's `{Code, Message}`, the way the
+    deployed API's gateway responses do (deploy/gateway.py)."""
+
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        body = {
+            "Code": "NotFoundError" if error.CODE == 403 else "InternalServerError",
+            "Message": f"no route {self.command} {self.path.split('?', 1)[0]}",
+        }
+        status = 404 if error.CODE == 403 else error.CODE
+        headers = {**error.headers, "Content-Type": "application/json"}
+        self._send_http_response(status, headers, json.dumps(body).encode())
+
+
+def local_server(app: Chalice, config: Config, host: str, port: int) -> LocalDevServer:
+    """chalice.local.create_local_server, with JsonErrorsHandler."""
+    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+    app.__class__ = CustomLocalChalice
+    return LocalDevServer(app, config, host, port, handler_cls=JsonErrorsHandler)
 
 
 def chalice_config(stage: str) -> Config:
@@ -112,7 +140,7 @@ class LocalHerald:
         create_all(settings)
 
         self._app_class = type(self._app)
-        self._server = create_local_server(self._app, config, HOST, self.port)
+        self._server = local_server(self._app, config, HOST, self.port)
         self.port = self._server.server.server_address[1]
         _without_nagle(self._server.server)
         self._threads = [

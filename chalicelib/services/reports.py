@@ -24,7 +24,7 @@ from chalicelib.domain import integrity, questions, stats, tally
 from chalicelib.errors import InvalidInput, NotFound
 
 MAX_SERIES_DAYS = 366
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 class ReportService:

@@ -1,0 +1,154 @@
+"""Each input an outside fuzzer found answered with a 500 or accepted wrongly (issue 9), as a
+regression test: a clear 400 (or 404) with {Code, Message}, and nothing stored."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.api.device_helpers import create_engagement, live_engagement
+from tests.builders import minimal_engagement
+from tests.conftest import store_snapshot
+from tests.local.test_server import call
+
+
+def _refused(reply, status=400):
+    assert reply.status == status, reply.body
+    assert set(reply.body) == {"Code", "Message"}, reply.body
+
+
+@pytest.mark.parametrize(
+    "start_at",
+    [
+        "0001-01-01T00:00:00Z",
+        "0999-06-01T00:00:00Z",
+        "0001-01-01T00:00:00+01:00",
+        "1000-01-01T00:30:00+01:00",  # 0999 in UTC
+        "1764590000",  # a numeric string pydantic would read as seconds since 1970
+        "2026-12-01",
+        "٢٠٢٦-12-01T09:00:00Z",  # Arabic-Indic digits
+        "2026-12-01T09:00:00",  # no offset
+    ],
+)
+def test_a_start_outside_the_years_or_not_rfc3339_is_refused(api, shop, start_at):
+    before = store_snapshot()
+    body = minimal_engagement(schedule={"start_at": start_at, "end_at": "2030-01-01T00:00:00Z"})
+    reply = api.post(shop.path + "/engagements", body, key=shop.admin_key)
+    _refused(reply)
+    assert "schedule.start_at" in reply.body["Message"]
+    assert store_snapshot() == before
+
+
+@pytest.mark.parametrize("end_at", ["9999-12-31T23:59:59-01:00", "9998-12-31T23:30:00-01:00"])
+def test_an_end_past_9998_in_utc_is_refused(api, shop, end_at):
+    body = minimal_engagement(schedule={"start_at": "2030-01-01T00:00:00Z", "end_at": end_at})
+    _refused(api.post(shop.path + "/engagements", body, key=shop.admin_key))
+
+
+def test_the_extreme_years_round_trip_through_patch_and_pause(api, shop):
+    body = minimal_engagement(
+        schedule={"start_at": "9998-01-01T00:00:00+01:00", "end_at": "9998-12-31T23:59:59Z"}
+    )
+    created = api.post(shop.path + "/engagements", body, key=shop.admin_key)
+    assert created.status == 201, created.body
+    path = f"{shop.path}/engagements/{created.body['engagement_id']}"
+    patched = api.patch(path, {"priority": 2}, key=shop.admin_key, If_Match="1")
+    assert patched.status == 200, patched.body
+    assert api.post(path + "/pause", key=shop.admin_key).status == 200
+    assert api.get(path, key=shop.admin_key).body["status"] == "paused"
+
+
+@pytest.mark.parametrize("limit", ["²", "①", "٣", "3.0", "-1", "03", " 3"])
+def test_a_limit_in_other_digits_is_refused(api, shop, limit):
+    for route in ("/engagements", "/audiences"):
+        reply = api.get(f"{shop.path}{route}?limit={limit}", key=shop.admin_key)
+        _refused(reply)
+        assert "limit" in reply.body["Message"]
+
+
+def test_a_cursor_of_deeply_nested_json_is_refused(api, shop):
+    import base64
+
+    nested = base64.urlsafe_b64encode(("[" * 100_000 + "]" * 100_000).encode()).decode()
+    for route in ("/engagements", "/audiences"):
+        reply = api.get(f"{shop.path}{route}?cursor={nested[:4000]}", key=shop.admin_key)
+        _refused(reply)
+
+
+def test_a_well_formed_cursor_continues_after_that_id_even_if_unknown(api, shop):
+    for index in range(3):
+        create_engagement(api, shop, live_engagement(f"E{index}"))
+    first = api.get(f"{shop.path}/engagements?limit=1", key=shop.admin_key).body
+    second = api.get(
+        f"{shop.path}/engagements?limit=5&cursor={first['cursor']}", key=shop.admin_key
+    ).body
+    assert len(second["engagements"]) == 2 and second["cursor"] is None
+    nowhere = api.get(f"{shop.path}/engagements?cursor=eng{'f' * 28}", key=shop.admin_key)
+    assert nowhere.status == 200 and nowhere.body["engagements"] == []
+
+
+NOT_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e400"]
+
+
+@pytest.mark.parametrize("number", NOT_NUMBERS)
+def test_nan_and_infinities_are_refused_in_devices_fetches_and_events(api, shop, number):
+    before = store_snapshot()
+    raw = '{"attributes": {"score": NUMBER}}'.replace("NUMBER", number)
+    device = api.put(f"{shop.path}/devices/d-1", raw, X_Client_Key=shop.client_key)
+    _refused(device)
+    fetched = api.post(f"{shop.path}/devices/d-1/messages", raw, X_Client_Key=shop.client_key)
+    _refused(fetched)
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    event = (
+        (
+            '{"events": [{"id": "e-1", "device_id": "d-1", "type": "custom", "name": "buy", '
+            '"timestamp": "NOW", "attributes": {"score": NUMBER}}]}'
+        )
+        .replace("NOW", now)
+        .replace("NUMBER", number)
+    )
+    _refused(api.post(f"{shop.path}/events", event, X_Client_Key=shop.client_key))
+    engagement = json.dumps(minimal_engagement()).replace(
+        '"name"', '"priority": ' + number + ', "name"'
+    )
+    _refused(api.post(shop.path + "/engagements", engagement, key=shop.admin_key))
+    assert store_snapshot() == before
+
+
+def test_a_numeric_string_is_not_an_event_timestamp(api, shop):
+    body = {
+        "events": [
+            {
+                "id": "e-1",
+                "device_id": "d-1",
+                "type": "custom",
+                "name": "buy",
+                "timestamp": str(int(datetime.now(UTC).timestamp())),
+            }
+        ]
+    }
+    reply = api.post(f"{shop.path}/events", body, X_Client_Key=shop.client_key)
+    _refused(reply)
+    assert "events[0].timestamp" in reply.body["Message"]
+
+
+@pytest.mark.parametrize("version", ["\u0663", "\uff11"])  # Arabic-Indic three, fullwidth one
+def test_if_match_in_other_digits_is_refused(api, shop, version):
+    eid = create_engagement(api, shop, live_engagement("E"))
+    path = f"{shop.path}/engagements/{eid}"
+    _refused(api.patch(path, {"priority": 2}, key=shop.admin_key, If_Match=version))
+
+
+def test_metrics_days_in_other_digits_are_refused(api, shop):
+    eid = create_engagement(api, shop, live_engagement("E"))
+    reply = api.get(f"{shop.path}/engagements/{eid}/metrics?from=٢٠٢٦-01-01", key=shop.admin_key)
+    _refused(reply)
+
+
+def test_unknown_routes_and_methods_answer_code_and_message_on_the_local_run(herald):
+    status, body = call(herald, "GET", "/v1/nothing-here")
+    assert status == 404 and set(body) == {"Code", "Message"}, body
+    status, body = call(herald, "GET", "/")
+    assert status == 404 and set(body) == {"Code", "Message"}, body
+    status, body = call(herald, "PATCH", "/v1/apps")
+    assert status == 405 and set(body) == {"Code", "Message"}, body
