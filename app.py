@@ -7,12 +7,13 @@ import uuid
 from chalice import Chalice, Response
 
 from chalicelib import console, observability
+from chalicelib.adapters import throttling
 from chalicelib.adapters.events import QueueUnavailable
 from chalicelib.api import bodies
 from chalicelib.api.models import FetchMessages
 from chalicelib.dialects import pinpoint
 from chalicelib.domain.eligibility import OnEvent
-from chalicelib.errors import HeraldError, InvalidInput, NotFound
+from chalicelib.errors import HeraldError, InvalidInput, NotFound, ServiceUnavailable
 from chalicelib.services.apps import app_view
 from chalicelib.settings import events_queue_name
 from chalicelib.wiring import services
@@ -35,7 +36,9 @@ def _json(body, status: int = 200, headers: dict | None = None) -> Response:
 
 
 def _error(error: HeraldError) -> Response:
-    return _json({"Code": error.code, "Message": str(error)}, error.status_code)
+    retry = getattr(error, "retry_after_seconds", None)
+    headers = {"Retry-After": str(retry)} if retry is not None else None
+    return _json({"Code": error.code, "Message": str(error)}, error.status_code, headers)
 
 
 def _invocation(kind: str, message: str, lambda_context, **fields):
@@ -66,6 +69,14 @@ def route(path: str, method: str):
                 except HeraldError as error:
                     observability.note(error=error.code)
                     response = _error(error)
+                except Exception as error:
+                    if not throttling.is_transient(error):
+                        raise
+                    app.log.warning("%s: AWS throttled (%s); answered 503", template, error)
+                    observability.note(error=ServiceUnavailable.code)
+                    response = _error(
+                        ServiceUnavailable("the store is busy; retry after Retry-After")
+                    )
                 observability.note(status=response.status_code)
                 return response
 

@@ -41,3 +41,12 @@ class PayloadTooLarge(HeraldError):
 class PreconditionRequired(HeraldError):
     status_code = 428
     code = "PreconditionRequiredError"
+
+
+class ServiceUnavailable(HeraldError):
+    """A store or queue that is throttling or briefly unreachable: nothing was changed, or what
+    was is safe to send again."""
+
+    status_code = 503
+    code = "ServiceUnavailableError"
+    retry_after_seconds = 1

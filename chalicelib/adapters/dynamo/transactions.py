@@ -9,6 +9,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters import throttling
 from chalicelib.settings import Settings
 
 
@@ -63,7 +64,7 @@ class Transaction:
                 for index, reason in enumerate(error.cancellation_reasons)
                 if reason is not None and reason.code not in (None, "None")
             ]
-            if not failed:
+            if not failed or throttling.is_transient(error):
                 raise
             raise TransactionFailed(failed) from error
 
