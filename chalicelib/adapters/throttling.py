@@ -26,6 +26,10 @@ TRANSIENT_REASONS = frozenset(
 RETRY_AFTER_SECONDS = 1
 
 
+class Throttled(Exception):
+    """DynamoDB kept leaving a batch's keys unprocessed."""
+
+
 def _chain(error: BaseException | None) -> list[BaseException]:
     """The error and what caused it (PynamoDB wraps botocore's ClientError, sometimes twice)."""
     found: list[BaseException] = []
@@ -46,6 +50,8 @@ def _reason_codes(error: ClientError) -> set[str]:
 def is_transient(error: BaseException) -> bool:
     """Throttling, or a transaction cancelled only for a conflict or throttling."""
     for cause in _chain(error):
+        if isinstance(cause, Throttled):
+            return True
         if not isinstance(cause, ClientError):
             continue
         code = cause.response.get("Error", {}).get("Code")

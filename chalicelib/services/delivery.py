@@ -1,6 +1,6 @@
 """The message fetch (the hot path: every app event of every user) and its explanation.
 
-A fetch costs two DynamoDB requests whatever the number of engagements: one TransactGetItems for
+A fetch costs two DynamoDB requests whatever the number of engagements: one BatchGetItem for
 the app (its key hash and catalog version) and the device, one GetItem for the subject's
 delivery record: its impression histories and its behaviour profile, which behavioural audience
 conditions read (so they cost no request of their own). The app's engagements are compiled once

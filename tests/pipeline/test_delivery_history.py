@@ -163,7 +163,7 @@ def test_a_control_fetch_still_costs_two_dynamodb_requests(api, shop, monkeypatc
     assert fetch(api, shop, device)["messages"] == []
 
     assert [call for call in calls if call[0] == "dynamodb"] == [
-        ("dynamodb", "TransactGetItems"),
+        ("dynamodb", "BatchGetItem"),
         ("dynamodb", "GetItem"),
     ]
     assert ("sqs", "SendMessageBatch") in calls

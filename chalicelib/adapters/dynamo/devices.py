@@ -1,11 +1,11 @@
 """Devices and what each subject (a user, or a device without user) was shown."""
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.transactions import TransactGet
-
+from chalicelib.adapters import throttling
 from chalicelib.adapters.dynamo.catalog import App, app_row, rules_json
 from chalicelib.adapters.dynamo.tables import AppRecord, DeliveryRecord, DeviceRecord, bind
 from chalicelib.adapters.dynamo.transactions import connection
@@ -37,6 +37,7 @@ def _device(record: DeviceRecord) -> Device:
     )
 
 
+UNPROCESSED_RETRIES = 3
 DEVICE_FIELDS = ("user_id", "platform", "os_version", "app_version", "locale", "timezone")
 
 
@@ -60,18 +61,35 @@ class Devices:
         return stored["Attributes"]["created_at"]["S"] == now
 
     def app_and_device(self, app_id: str, device_id: str) -> tuple[App | None, Device | None]:
-        """The app and the device in one strongly consistent request (TransactGetItems)."""
-        with TransactGet(connection=connection(self._settings.region)) as get:
-            app_future = get.get(AppRecord, app_id)
-            device_future = get.get(DeviceRecord, app_id, device_id)
-        try:
-            app = app_row(app_future.get())
-        except AppRecord.DoesNotExist:
-            app = None
-        try:
-            device = _device(device_future.get())
-        except DeviceRecord.DoesNotExist:
-            device = None
+        """The app and the device in one strongly consistent BatchGetItem.
+
+        Not a TransactGetItems: DynamoDB cancels a transactional read that races a write to
+        either item (every admin change bumps the app's catalog version), and the fetch needs
+        no snapshot of the two. Keys DynamoDB leaves unprocessed (throttling) are asked again
+        a few times, then the read fails as throttled.
+        """
+        apps, devices = AppRecord.Meta.table_name, DeviceRecord.Meta.table_name
+        wanted = {
+            apps: {"Keys": [{"app_id": {"S": app_id}}], "ConsistentRead": True},
+            devices: {
+                "Keys": [{"app_id": {"S": app_id}, "device_id": {"S": device_id}}],
+                "ConsistentRead": True,
+            },
+        }
+        found: dict[str, list[dict]] = {apps: [], devices: []}
+        client = connection(self._settings.region).client
+        for attempt in range(UNPROCESSED_RETRIES + 1):
+            answer = client.batch_get_item(RequestItems=wanted)
+            for table, items in answer.get("Responses", {}).items():
+                found[table].extend(items)
+            wanted = answer.get("UnprocessedKeys") or {}
+            if not wanted:
+                break
+            time.sleep(0.02 * 2**attempt)
+        else:
+            raise throttling.Throttled("the app and device reads stayed unprocessed")
+        app = app_row(AppRecord.from_raw_data(found[apps][0])) if found[apps] else None
+        device = _device(DeviceRecord.from_raw_data(found[devices][0])) if found[devices] else None
         return app, device
 
 
