@@ -4,7 +4,7 @@ services. No logic here."""
 import functools
 import uuid
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
 
 from chalicelib import console, observability
 from chalicelib.adapters import throttling
@@ -15,7 +15,7 @@ from chalicelib.dialects import pinpoint
 from chalicelib.domain.eligibility import OnEvent
 from chalicelib.errors import HeraldError, InvalidInput, NotFound, ServiceUnavailable
 from chalicelib.services.apps import app_view
-from chalicelib.settings import events_queue_name
+from chalicelib.settings import engagements_stream_arn, events_queue_name
 from chalicelib.wiring import services
 
 # Chalice's app.log is the `herald` logger, which chalicelib.observability gives Powertools' JSON.
@@ -409,3 +409,32 @@ def apply_transition(event, context):
 def _schedule_outcome(outcome: str, status: str | None = None) -> None:
     observability.count(observability.SCHEDULE_FIRINGS, outcome=outcome)
     observability.note(outcome=outcome, **({"engagement_status": status} if status else {}))
+
+
+# --- the schedules follow the stored engagements: the stream function and the sweep ----------
+
+
+@app.on_dynamodb_record(
+    stream_arn=engagements_stream_arn(), batch_size=25, starting_position="TRIM_HORIZON"
+)
+def sync_schedules(event):
+    """The engagements table's stream: creates, moves or deletes each changed engagement's
+    schedules. Records to retry go back as batchItemFailures (the mapping has
+    ReportBatchItemFailures, retries, bisection and an on-failure queue: deploy/)."""
+    records = [record.to_dict() for record in event]
+    with _invocation("stream", "schedules stream batch", event.context, records=len(records)):
+        retry = services().engagements.follow_stream(records)
+        observability.note(retried=len(retry))
+        if retry and len(retry) == len(records):
+            raise RuntimeError(f"no schedule of this batch of {len(records)} could be synced")
+    return {"batchItemFailures": [{"itemIdentifier": number} for number in retry[:1]]}
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def sweep_schedules(event):
+    """Every 5 minutes: statuses whose boundary passed without a firing, schedules that do not
+    follow their engagement's revision (both from the due index, never a Scan)."""
+    with _invocation("sweep", "schedules sweep", event.context):
+        repaired = services().engagements.sweep()
+        observability.note(**{f"repaired_{what}": count for what, count in repaired.items()})
+    return repaired

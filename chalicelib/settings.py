@@ -29,6 +29,7 @@ class Settings:
     schedule_group: str
     transition_function_arn: str
     scheduler_role_arn: str
+    scheduler_dead_letter_arn: str  # "" when none (the local run)
     root_key_hash: str
     max_messages_per_fetch: int
     fetch_interval_seconds: int
@@ -74,6 +75,7 @@ def get_settings() -> Settings:
         scheduler_role_arn=env.get(
             "HERALD_SCHEDULER_ROLE_ARN", f"arn:aws:iam::{account}:role/{prefix}-scheduler"
         ),
+        scheduler_dead_letter_arn=env.get("HERALD_SCHEDULER_DLQ_ARN", ""),
         root_key_hash=env.get("HERALD_ROOT_KEY_HASH", ""),
         max_messages_per_fetch=_positive_int(env, "HERALD_MAX_MESSAGES_PER_FETCH", 5),
         fetch_interval_seconds=_positive_int(env, "HERALD_FETCH_INTERVAL_SECONDS", 300),
@@ -93,3 +95,21 @@ def _positive_int(env, name: str, default: int) -> int:
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"{name} must be a positive whole number, not {value!r}")
     return int(value)
+
+
+def engagements_stream_arn(env: Mapping[str, str] | None = None) -> str:
+    """The engagements table's stream, read at import by app.py's stream function decorator:
+    HERALD_ENGAGEMENTS_STREAM_ARN (the deploy step sets it from the resources stack; the
+    packaged template points the mapping at the table's StreamArn itself), else a placeholder
+    naming the stage's table, which the local run and the tests resolve to moto's stream."""
+    env = os.environ if env is None else env
+    found = env.get("HERALD_ENGAGEMENTS_STREAM_ARN")
+    if found:
+        return found
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    account = env.get("HERALD_ACCOUNT_ID", "123456789012")
+    table = (
+        env.get("HERALD_ENGAGEMENTS_TABLE")
+        or f"herald-{env.get('HERALD_STAGE', 'dev')}-engagements"
+    )
+    return f"arn:aws:dynamodb:{region}:{account}:table/{table}/stream/latest"

@@ -45,9 +45,9 @@ from urllib.parse import urlsplit
 
 from botocore.client import BaseClient
 from chalice import Chalice
-from chalice.app import SQSEventConfig
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 
-from deploy import infra
+from deploy import infra, outbox
 
 POLICY_DIR = infra.PROJECT_DIR / ".chalice"
 PASSED_TO_SERVICE = "scheduler.amazonaws.com"
@@ -232,6 +232,7 @@ class StageResources:
             queues={
                 infra.queue_name(stage): "events",
                 infra.dead_letter_queue_name(stage): "dead-letter",
+                **{outbox.queue_name(role, stage): role for role in outbox.QUEUES},
             },
             schedule_group=infra.schedule_group_name(stage),
             scheduler_role=infra.scheduler_role_name(stage),
@@ -260,7 +261,11 @@ class Grant:
         if self.kind == "queue":
             if self.name == "events":
                 return stage_arn("sqs", infra.queue_name(stage))
+            if self.name in outbox.QUEUES:
+                return stage_arn("sqs", outbox.queue_name(self.name, stage))
             return stage_arn("sqs", infra.dead_letter_queue_name(stage))
+        if self.kind == "stream":
+            return stage_arn("dynamodb", f"table/{infra.table_name(self.name, stage)}/stream/*")
         if self.kind == "role":
             return stage_arn("iam", f"role/{infra.scheduler_role_name(stage)}", regional=False)
         if self.kind == "function":
@@ -357,7 +362,25 @@ def implicit(function: str, kind: Any, resources: StageResources) -> set[Grant]:
             raise UnknownResource(f"{function} consumes {queue}, not a queue of the stack")
         for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
             grants.add(Grant(action, "queue", resources.queues[queue]))
-    elif kind not in ("api", "lambda"):
+    elif isinstance(kind, DynamoDBEventConfig):
+        # Lambda reads the stream with the function's role, and sends what failed for good to
+        # the mapping's on-failure queue with it too
+        table = kind.stream_arn.split(":table/", 1)[-1].split("/", 1)[0]
+        key = resources.tables.get(table)
+        if key is None:
+            raise UnknownResource(f"{function} reads the stream of {table}, not a stack table")
+        for action in (
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+            "dynamodb:ListStreams",
+        ):
+            grants.add(Grant(action, "stream", key))
+        grants.add(Grant("sqs:SendMessage", "queue", "stream-failures"))
+    elif function == infra.TRANSITION_FUNCTION:
+        # Lambda's on-failure destination of the asynchronous invocations Scheduler makes
+        grants.add(Grant("sqs:SendMessage", "queue", "transition-failures"))
+    elif kind not in ("api", "lambda") and not isinstance(kind, ScheduledEventConfig):
         raise NotImplementedError(f"{function}: no IAM support for a {type(kind).__name__}")
     return grants
 

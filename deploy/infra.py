@@ -115,7 +115,7 @@ def ttl_attribute(model: type[Model]) -> str | None:
 def _index(index: dict[str, Any]) -> dict[str, Any]:
     return {
         "IndexName": index["index_name"],
-        "KeySchema": index["key_schema"],
+        "KeySchema": sorted(index["key_schema"], key=lambda part: part["KeyType"]),
         "Projection": index["projection"],
     }
 
@@ -144,6 +144,8 @@ def table_resource(key: str, model: type[Model]) -> dict[str, Any]:
         properties["LocalSecondaryIndexes"] = [
             _index(index) for index in schema["local_secondary_indexes"]
         ]
+    if getattr(model.Meta, "stream_view_type", None):
+        properties["StreamSpecification"] = {"StreamViewType": model.Meta.stream_view_type}
     ttl = ttl_attribute(model)
     if ttl:
         properties["TimeToLiveSpecification"] = {"AttributeName": ttl, "Enabled": True}
@@ -168,7 +170,7 @@ def template(
 ) -> dict[str, Any]:
     """The resources template for `models` (default: every model the app stores) and the
     operations around `functions` (default: the app's; deploy/operations.py)."""
-    from deploy import operations
+    from deploy import operations, outbox  # they build on this module's names
 
     models = dynamo.MODELS if models is None else models
     functions = app_functions() if functions is None else functions
@@ -254,7 +256,8 @@ def template(
                                 "Effect": "Allow",
                                 "Action": "lambda:InvokeFunction",
                                 "Resource": transition_arn,
-                            }
+                            },
+                            outbox.scheduler_dead_letter_statement(),
                         ],
                     },
                 }
@@ -264,6 +267,7 @@ def template(
     }
     output(SCHEDULER_ROLE_ENV, {"Fn::GetAtt": ["SchedulerRole", "Arn"]}, "the schedules' role")
     output(TRANSITION_FUNCTION_ENV, transition_arn, "the schedules' target function")
+    outbox.resources(resources, output)
 
     document = {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -388,4 +392,8 @@ class _Resolver:
         if kind == "AWS::DynamoDB::Table" and attribute == "Arn":
             table = self.value(properties["TableName"])
             return f"arn:{partition}:dynamodb:{region}:{account}:table/{table}"
+        if kind == "AWS::DynamoDB::Table" and attribute == "StreamArn":
+            # its label is the stream's creation time, known once it exists: a placeholder
+            table = self.value(properties["TableName"])
+            return f"arn:{partition}:dynamodb:{region}:{account}:table/{table}/stream/latest"
         raise ValueError(f"cannot resolve {name}.{attribute} of a {kind}")

@@ -28,7 +28,7 @@ from typing import Any
 from chalice import Chalice
 from chalice.utils import to_cfn_resource_name
 
-from deploy import iam, infra, operations, vendor
+from deploy import iam, infra, operations, outbox, vendor
 from deploy.stack import Runner, chalice_command, run_command
 
 ROOT_KEY_HASH_PARAMETER = "RootKeyHash"
@@ -140,7 +140,7 @@ def finish(sam: dict[str, Any], stage: str) -> dict[str, Any]:
     for resource in sam["Resources"].values():
         if resource.get("Type") == "AWS::IAM::Role" and "Policies" in resource["Properties"]:
             resource["Properties"]["Policies"] = substituted(resource["Properties"]["Policies"])
-    return sam
+    return outbox.finish_package(sam, function_logical_id)
 
 
 def substituted(document: Any) -> Any:

@@ -30,10 +30,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 from chalice import Chalice
-from chalice.app import SQSEventConfig
+from chalice.app import DynamoDBEventConfig, SQSEventConfig
 
 from chalicelib.domain import keys
-from deploy import config, iam, infra, operations, vendor
+from deploy import config, iam, infra, operations, outbox, vendor
 
 ROOT_KEY_HASH_ENV = "HERALD_ROOT_KEY_HASH"
 STACK_CAPABILITIES = ["CAPABILITY_NAMED_IAM"]  # the scheduler role has a fixed name
@@ -106,6 +106,7 @@ class Deployer:
         self.report_batch_item_failures(int(values["EventsMaximumConcurrency"]))
         self.reserve_concurrency(values)
         self.configure_api(values, stack_place(stack))
+        self.follow_the_store(variables)
         return variables
 
     # --- 1. the resources stack ---------------------------------------------------------------
@@ -255,6 +256,27 @@ class Deployer:
             self.log("no SQS event source mapping found: no partial batch responses to turn on")
         return changed
 
+    # --- 5. the schedules follow the store; the API's own errors (deploy/outbox.py) ---------
+
+    def follow_the_store(self, variables: dict[str, str]) -> None:
+        configure = outbox.Configure(self.session, self.stage, variables, self.log)
+        lambda_client = self.session.client("lambda")
+        functions = iam.functions(self.app)
+        for function, kind in sorted(functions.items()):
+            if isinstance(kind, DynamoDBEventConfig):
+                name = infra.function_name(function, self.stage)
+                mappings = [
+                    m
+                    for m in self._mappings(lambda_client, name)
+                    if m.get("EventSourceArn", "").split(":")[2:3] == ["dynamodb"]
+                ]
+                if not mappings:
+                    raise DeployError(f"no stream event source mapping for {function}")
+                configure.stream_mappings(mappings)
+        if infra.TRANSITION_FUNCTION in functions:
+            configure.transition_invoke_config()
+        configure.gateway_responses(self.rest_api_id())
+
     @staticmethod
     def _sqs_mappings(lambda_client: Any, function_name: str) -> list[dict[str, Any]]:
         """The function's SQS mappings; none when the function does not exist. Listed by the
@@ -351,6 +373,16 @@ class Deployer:
             f"route), access logs to {group}"
         )
         return True
+
+    @staticmethod
+    def _mappings(lambda_client: Any, function_name: str) -> list[dict[str, Any]]:
+        arn = lambda_client.get_function_configuration(FunctionName=function_name)["FunctionArn"]
+        found = []
+        for page in lambda_client.get_paginator("list_event_source_mappings").paginate(
+            FunctionName=arn
+        ):
+            found.extend(page["EventSourceMappings"])
+        return found
 
     # --- tear-down ----------------------------------------------------------------------------
 

@@ -25,12 +25,15 @@ from urllib.parse import urlencode
 import boto3
 import time_machine
 from chalice import Chalice
-from chalice.app import SQSEventConfig
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 from chalice.test import Client
 from moto import mock_aws
 
+from chalicelib.adapters.dynamo import EngagementRecord
 from chalicelib.api import openapi
 from chalicelib.domain import keys
+from chalicelib.local.stream import StreamFeeder, scheduled_event
+from chalicelib.settings import get_settings
 from deploy import contract, iam, infra
 
 REGION = "us-east-1"
@@ -114,8 +117,10 @@ def run(app: Chalice | None = None, stage: str = "dev") -> Result:
         client = Client(app, stage_name=stage, project_dir=str(infra.PROJECT_DIR))
         tour = Tour(app, client, recorder, root_key)
         tour.api()
+        tour.streams()
         tour.lambda_functions()
         tour.consumers()
+        tour.scheduled()
         tour.check_complete()
         return tour.result
 
@@ -425,6 +430,8 @@ class Tour:
         """Hand each consumer what the tour put on its queue, as Lambda's SQS poller would."""
         sqs = boto3.client("sqs", region_name=REGION)
         for source in self.app.event_sources:
+            if isinstance(source, (DynamoDBEventConfig, ScheduledEventConfig)):
+                continue  # streams() and scheduled()
             if not isinstance(source, SQSEventConfig):
                 raise Incomplete(f"no tour support for {type(source).__name__} {source.name}")
             queue = iam.sqs_queue_name(source)
@@ -454,6 +461,40 @@ class Tour:
             outcome = self.invoke(source.name, event)
             if isinstance(outcome, dict) and outcome.get("batchItemFailures"):
                 raise TourFailed(f"{source.name} failed messages of the tour: {outcome}")
+
+    # --- stream functions and scheduled functions -----------------------------------------
+
+    def streams(self) -> None:
+        """Hand each stream function the records the tour's writes left, as Lambda would."""
+        for source in self.app.event_sources:
+            if not isinstance(source, DynamoDBEventConfig):
+                continue
+            feeder = StreamFeeder(
+                self.app,
+                source,
+                get_settings(),
+                invoke=lambda event, _context, name=source.name: self.invoke(name, event),
+            )
+            feeder.drain()
+            if not feeder.invocations or feeder.on_failure or feeder.failed_invocations:
+                raise TourFailed(f"{source.name} did not take the tour's records cleanly")
+
+    def scheduled(self) -> None:
+        """The sweep, once with every engagement's schedules out of sync (a stream record that
+        ended in the on-failure queue), once a month later (every boundary passed), so it
+        makes every call its repairs need."""
+        for source in self.app.event_sources:
+            if not isinstance(source, ScheduledEventConfig):
+                continue
+            for record in EngagementRecord.scan():  # the tour's own set-up, not the function's
+                record.update(actions=[EngagementRecord.synced_revision.remove()])
+            repaired = self.invoke(source.name, scheduled_event(REGION))
+            if not repaired.get("schedules"):
+                raise TourFailed(f"{source.name} repaired no schedule: {repaired}")
+            with time_machine.travel(datetime.now(UTC) + timedelta(days=31), tick=False):
+                repaired = self.invoke(source.name, scheduled_event(REGION))
+            if not repaired.get("statuses"):
+                raise TourFailed(f"{source.name} repaired no status: {repaired}")
 
     # --- coverage -----------------------------------------------------------------------------
 

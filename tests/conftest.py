@@ -14,6 +14,7 @@ from chalicelib.domain import keys
 from chalicelib.local.one_at_a_time import moto_one_request_at_a_time
 from chalicelib.local.resources import create_all
 from chalicelib.local.server import LocalHerald
+from chalicelib.local.stream import StreamFeeder, stream_sources
 from chalicelib.settings import get_settings
 
 ROOT_KEY = keys.new_root_key()
@@ -68,8 +69,9 @@ class Reply:
 class Api:
     """Sends JSON through Chalice's test client, the way a mobile app or an operator would."""
 
-    def __init__(self, client: Client):
+    def __init__(self, client: Client, after=None):
         self._client = client
+        self._after = after  # called after every request (the stream feeder's poll)
 
     def call(self, method: str, path: str, body: Any = None, key: str | None = None, **headers):
         sent = {"Content-Type": "application/json"}
@@ -80,6 +82,8 @@ class Api:
             body = json.dumps(body)
         response = getattr(self._client.http, method.lower())(path, headers=sent, body=body or b"")
         text = response.body.decode() if response.body else ""
+        if self._after is not None:
+            self._after()
         return Reply(response.status_code, json.loads(text) if text else None, response.headers)
 
     def get(self, path, **kwargs):
@@ -105,8 +109,17 @@ def chalice_client(aws):
 
 
 @pytest.fixture
-def api(chalice_client):
-    return Api(chalice_client)
+def stream(aws):
+    """The engagements stream, fed to the stream function as Lambda would (StreamFeeder)."""
+    [source] = stream_sources(app)
+    return StreamFeeder(app, source, get_settings())
+
+
+@pytest.fixture
+def api(chalice_client, stream):
+    """HTTP through Chalice's test client; after each request the stream function gets the
+    stream's new records, as it would within moments on AWS."""
+    return Api(chalice_client, after=stream.poll)
 
 
 @dataclass

@@ -19,12 +19,14 @@ from moto.core.botocore_stubber import BotocoreStubber
 @dataclass
 class Rule:
     service: str
-    operation: str  # "*" for every operation of the service
+    operation: str | tuple[str, ...]  # "*" for every operation of the service
     code: str
     times: int | None  # None: every call until cleared
     reasons: list[str] | None = None  # a TransactionCanceledException's reason codes
 
     def matches(self, service: str, operation: str) -> bool:
+        if isinstance(self.operation, tuple):
+            return self.service == service and operation in self.operation
         return self.service == service and self.operation in ("*", operation)
 
 
@@ -37,7 +39,7 @@ class Faults:
     def fail(
         self,
         service: str,
-        operation: str,
+        operation: str | tuple[str, ...],
         code: str = "ThrottlingException",
         times: int | None = None,
         reasons: list[str] | None = None,

@@ -70,6 +70,11 @@ class Schedules:
                 "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
             },
         }
+        if self._settings.scheduler_dead_letter_arn:
+            # a firing Scheduler could not deliver, kept to look at (the sweep repairs it)
+            request["Target"]["DeadLetterConfig"] = {
+                "Arn": self._settings.scheduler_dead_letter_arn
+            }
         try:
             self._client.update_schedule(**request)
         except ClientError as error:

@@ -30,6 +30,7 @@ from chalicelib.local.one_at_a_time import moto_one_request_at_a_time
 from chalicelib.local.queue import QueueConsumer, sqs_sources
 from chalicelib.local.resources import create_all
 from chalicelib.local.scheduler import LocalScheduler
+from chalicelib.local.stream import RateRunner, StreamFeeder, StreamThread, stream_sources
 from chalicelib.settings import get_settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -98,13 +99,18 @@ class LocalHerald:
         mock: bool = True,
         app: Chalice | None = None,
         visibility_timeout: int = 2,
+        rate_interval: float | None = None,
     ):
-        """`port=0` picks a free port (read `.port`); `app` defaults to Herald's own."""
+        """`port=0` picks a free port (read `.port`); `app` defaults to Herald's own;
+        `rate_interval` runs the `@app.schedule` functions (the sweep) that often instead of
+        at their rate."""
         self.port = port
         self.root_key = root_key or keys.new_root_key()
         self._mock = mock_aws() if mock else None
         self._app = app
         self._visibility_timeout = visibility_timeout
+        self._rate_interval = rate_interval
+        self.feeders: list[StreamFeeder] = []
         self._stopping = threading.Event()
         self._saved_env: dict[str, str | None] = {}
         self._server: LocalDevServer | None = None
@@ -143,7 +149,12 @@ class LocalHerald:
         self._server = local_server(self._app, config, HOST, self.port)
         self.port = self._server.server.server_address[1]
         _without_nagle(self._server.server)
+        self.feeders = [
+            StreamFeeder(self._app, source, settings) for source in stream_sources(self._app)
+        ]
         self._threads = [
+            *(StreamThread(feeder, self._stopping) for feeder in self.feeders),
+            RateRunner(self._app, self._stopping, self._rate_interval),
             threading.Thread(
                 target=self._server.server.serve_forever, name="herald-local-http", daemon=True
             ),

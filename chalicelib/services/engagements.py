@@ -1,10 +1,17 @@
 """Engagements: create, read, list, update, delete, publish, pause, resume, and schedule firings.
 
-The store is written first, in one transaction; the schedules follow. Every fetch checks the time
-window itself, so a schedule that is late, lost or fires twice never shows a message outside it.
+The API writes the store only, in one transaction, and answers from that committed write. The
+schedules follow the stored engagement (a transactional outbox): the engagements table's stream
+feeds `follow_stream`, which creates, moves or deletes them to match the engagement as stored
+now, and records the schedule revision it synced; a stream batch that fails is retried, and
+`sweep` (every 5 minutes) repairs statuses whose boundary has passed and schedules left behind
+any revision. Every fetch checks the time window itself, so a schedule that is late, lost or
+fires twice never shows a message outside it.
 """
 
 import json
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.adapters.dynamo import Engagement, Engagements, TransactionFailed
@@ -17,6 +24,8 @@ from chalicelib.domain.lifecycle import TransitionError, Window
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.services import clock
 from chalicelib.services.preconditions import check_version
+
+log = logging.getLogger("herald.engagements")
 
 TRANSITION_RETRIES = 5
 READ_ONLY = (
@@ -99,7 +108,6 @@ class EngagementService:
             self._engagements.create(engagement)
         except TransactionFailed as failure:
             raise _store_error(failure, request.name) from None
-        self._sync_schedules(engagement)
         return engagement_view(engagement)
 
     def get(self, app_id: str, engagement_id: str) -> dict:
@@ -128,13 +136,13 @@ class EngagementService:
         check_version(if_match, current.version, required=True)
         spec = bodies.validate(EngagementSpec, merge_patch(current.spec, patch))
         before = EngagementSpec.model_validate_json(json.dumps(current.spec))
-        if current.ever_active and spec.assignment_fields != before.assignment_fields:
+        now = clock.now()
+        if _has_run(current, now) and spec.assignment_fields != before.assignment_fields:
             raise Conflict(
                 "variants: keys, weights, ab_test and control_percent are frozen once the "
                 "engagement has been active (changing them would reassign devices mid-test); "
                 "content, schedule, audience and caps may still change"
             )
-        now = clock.now()
         window = _window(spec)
         moved = window != _stored_window(current)
         if moved and window.end_at <= now:
@@ -153,8 +161,6 @@ class EngagementService:
             schedule_revision=current.schedule_revision + (1 if reschedule else 0),
         )
         self._store_update(current, updated, spec.name)
-        if reschedule:
-            self._sync_schedules(updated)
         return engagement_view(updated)
 
     def delete(self, app_id: str, engagement_id: str, if_match: str | None) -> None:
@@ -164,7 +170,6 @@ class EngagementService:
             self._engagements.delete(current)
         except TransactionFailed:
             raise _stale() from None
-        self._schedules.delete_all(engagement_id)
 
     def publish(self, app_id: str, engagement_id: str) -> dict:
         return self._change_status(app_id, engagement_id, lifecycle.publish)
@@ -183,11 +188,16 @@ class EngagementService:
         """Recompute the status of the engagement a schedule fired for. Harmless when the firing is
         late, repeated, out of order, from a replaced schedule or for a deleted engagement."""
         app_id, engagement_id, revision = _parse_firing(firing)
+        return self._recompute(app_id, engagement_id, revision)
+
+    def _recompute(self, app_id: str, engagement_id: str, revision: int | None) -> dict:
+        """Move the status to what the clock gives (forward only); `revision`: only if the
+        schedules still follow it (None: the sweep, whatever the revision)."""
         for _attempt in range(TRANSITION_RETRIES):
             current = self._engagements.get(app_id, engagement_id)
             if current is None:
                 return {"outcome": "gone"}
-            if revision != current.schedule_revision:
+            if revision is not None and revision != current.schedule_revision:
                 return {"outcome": "stale", "status": current.status}
             now = clock.now()
             status = lifecycle.on_schedule_fired(current.status, _stored_window(current), now)
@@ -206,6 +216,56 @@ class EngagementService:
             return {"outcome": "changed", "status": status}
         raise RuntimeError(f"engagement {engagement_id} kept changing; the firing will be retried")
 
+    # --- the schedules follow the store: the stream function and the sweep --------------------
+
+    def follow_stream(self, records: Sequence[dict[str, Any]]) -> "list[str]":
+        """Sync the schedules of the engagements a batch of stream records (DynamoDB JSON, in
+        stream order) changed. Returns the sequence numbers to retry: the first record whose
+        sync failed and every one after it, as Lambda's partial batch response wants."""
+        done: set[tuple[str, str]] = set()
+        for index, record in enumerate(records):
+            change = _stream_change(record)
+            if change is None or change in done:
+                continue
+            try:
+                self.sync_schedules(*change)
+            except Exception:
+                log.exception("syncing the schedules of %s failed; the stream retries", change)
+                return [r["dynamodb"]["SequenceNumber"] for r in records[index:]]
+            done.add(change)
+        return []
+
+    def sync_schedules(self, app_id: str, engagement_id: str) -> str:
+        """Make the engagement's schedules what it needs as stored now; idempotent, so a record
+        seen twice, late or after a newer one changes nothing more."""
+        current = self._engagements.get(app_id, engagement_id)
+        if current is None:
+            self._schedules.delete_all(engagement_id)
+            return "deleted"
+        if current.synced_revision == current.schedule_revision:
+            return "in_sync"
+        wanted = lifecycle.schedules_needed(current.status, _stored_window(current))
+        self._schedules.replace(app_id, engagement_id, current.schedule_revision, wanted)
+        self._engagements.mark_synced(app_id, engagement_id, current.schedule_revision)
+        return "synced"
+
+    def sweep(self) -> dict[str, int]:
+        """Repair what lost calls left behind, across every app, from the due index: a status
+        whose boundary has passed (a firing that never came) and schedules that do not follow
+        the current revision (a stream record that ended in the on-failure destination)."""
+        now = clock.now()
+        stamp = clock.iso_seconds(now)
+        repaired = {"statuses": 0, "schedules": 0}
+        for status in (lifecycle.SCHEDULED, lifecycle.ACTIVE):
+            for due in self._engagements.running(status):
+                if due.next_boundary <= stamp:
+                    outcome = self._recompute(due.app_id, due.engagement_id, None)
+                    repaired["statuses"] += outcome["outcome"] == "changed"
+                elif due.synced_revision != due.schedule_revision:
+                    synced = self.sync_schedules(due.app_id, due.engagement_id)
+                    repaired["schedules"] += synced == "synced"
+        return repaired
+
     # --- helpers ------------------------------------------------------------------------------
 
     def _change_status(self, app_id: str, engagement_id: str, transition) -> dict:
@@ -223,7 +283,6 @@ class EngagementService:
             schedule_revision=current.schedule_revision + 1,
         )
         self._store_update(current, updated, current.name)
-        self._sync_schedules(updated)
         return engagement_view(updated)
 
     def _store_update(self, current: Engagement, updated: Engagement, name: str) -> None:
@@ -232,17 +291,36 @@ class EngagementService:
         except TransactionFailed as failure:
             raise _store_error(failure, name) from None
 
-    def _sync_schedules(self, engagement: Engagement) -> None:
-        wanted = lifecycle.schedules_needed(engagement.status, _stored_window(engagement))
-        self._schedules.replace(
-            engagement.app_id, engagement.engagement_id, engagement.schedule_revision, wanted
-        )
-
     def _load(self, app_id: str, engagement_id: str) -> Engagement:
         engagement = self._engagements.get(app_id, engagement_id)
         if engagement is None:
             raise NotFound(f"no engagement {engagement_id} in this app")
         return engagement
+
+
+def _has_run(engagement: Engagement, now) -> bool:
+    """Whether devices may have been assigned: it was seen active, or it is published and its
+    start has passed (the clock decides, not a status a lost schedule firing left behind)."""
+    if engagement.ever_active:
+        return True
+    return engagement.status != lifecycle.DRAFT and now >= clock.parse_iso(engagement.start_at)
+
+
+def _stream_change(record: dict[str, Any]) -> tuple[str, str] | None:
+    """(app_id, engagement_id) when the record asks for a schedule sync: a new engagement, a
+    removed one, or a schedule revision the schedules do not follow yet."""
+    data = record.get("dynamodb") or {}
+    keys = data.get("Keys") or {}
+    try:
+        change = (keys["app_id"]["S"], keys["engagement_id"]["S"])
+    except (KeyError, TypeError):
+        return None
+    if record.get("eventName") == "REMOVE":
+        return change
+    image = data.get("NewImage") or {}
+    revision = (image.get("schedule_revision") or {}).get("N")
+    synced = (image.get("synced_revision") or {}).get("N")
+    return change if revision != synced else None
 
 
 def _stale() -> Conflict:

@@ -8,10 +8,11 @@ import zipfile
 import boto3
 import pytest
 from chalice import Chalice
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
 from moto import mock_aws
 
 from app import app
-from deploy import config, infra
+from deploy import config, infra, outbox
 from deploy.stack import Deployer, DeployError, stack_name
 
 REGION = "us-east-1"
@@ -58,11 +59,22 @@ def chalice_would_deploy(session, app_):
             if infra.function_name(source.name, "dev") in functions:
                 continue  # a redeploy: Chalice updates what exists
             arn = create_function(session, infra.function_name(source.name, "dev"))
-            url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
-            queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+            if isinstance(source, ScheduledEventConfig):
+                continue  # a rule, not a mapping
+            if isinstance(source, DynamoDBEventConfig):
+                table = session.client("dynamodb").describe_table(
+                    TableName=infra.table_name("engagements", "dev")
+                )
+                source_arn = table["Table"]["LatestStreamArn"]
+            else:
+                url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
+                queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+                source_arn = queue["Attributes"]["QueueArn"]
             session.client("lambda").create_event_source_mapping(
-                EventSourceArn=queue["Attributes"]["QueueArn"], FunctionName=arn, BatchSize=10
+                EventSourceArn=source_arn, FunctionName=arn, BatchSize=10
             )
+        if infra.function_name(infra.TRANSITION_FUNCTION, "dev") not in functions:
+            create_function(session, infra.function_name(infra.TRANSITION_FUNCTION, "dev"))
 
     return deploy
 
@@ -79,6 +91,9 @@ def test_the_stack_is_created_and_its_outputs_become_the_stage_variables(session
     variables = deploy.deploy()
 
     expected = infra.resolve_outputs(infra.load(), "dev", REGION, "123456789012")
+    # the stream's label is its creation time: only the stack knows it
+    stream = session.client("dynamodb").describe_table(TableName="herald-dev-engagements")
+    expected["HERALD_ENGAGEMENTS_STREAM_ARN"] = stream["Table"]["LatestStreamArn"]
     assert variables == expected
     stage_env = config.load(config_copy)["stages"]["dev"]["environment_variables"]
     assert stage_env == {"HERALD_STAGE": "dev", **expected}
@@ -93,9 +108,20 @@ def test_the_stack_is_created_and_its_outputs_become_the_stage_variables(session
     assert len(during["HERALD_ROOT_KEY_HASH"]) == 64
     assert any("New root key" in line for line in logs)
     mappings = session.client("lambda").list_event_source_mappings()["EventSourceMappings"]
-    assert len(mappings) == len(app.event_sources)
+    polled = [s for s in app.event_sources if not isinstance(s, ScheduledEventConfig)]
+    assert len(mappings) == len(polled)
     for mapping in mappings:
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    (stream_mapping,) = [m for m in mappings if ":dynamodb:" in m["EventSourceArn"]]
+    assert stream_mapping["MaximumRetryAttempts"] == outbox.STREAM_MAX_RETRIES
+    assert stream_mapping["BisectBatchOnFunctionError"] is True
+    failures = stream_mapping["DestinationConfig"]["OnFailure"]["Destination"]
+    assert failures.endswith(":herald-dev-schedules-stream-failures")
+    invoke_config = session.client("lambda").get_function_event_invoke_config(
+        FunctionName="herald-dev-apply_transition"
+    )
+    destination = invoke_config["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination.endswith(":herald-dev-transition-failures")
 
     cloudformation = session.client("cloudformation")
     (created,) = cloudformation.describe_stacks(StackName=stack_name("dev"))["Stacks"]

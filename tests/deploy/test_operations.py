@@ -8,7 +8,7 @@ import shutil
 
 import boto3
 import pytest
-from chalice.app import SQSEventConfig
+from chalice.app import DynamoDBEventConfig, SQSEventConfig
 from moto import mock_aws
 
 from app import app
@@ -200,6 +200,13 @@ def chalice_deploys_the_api_and_functions(session, project):
                 lambda_client.create_event_source_mapping(
                     EventSourceArn=queue_arn, FunctionName=arn, BatchSize=10
                 )
+            if isinstance(kind, DynamoDBEventConfig):
+                table = session.client("dynamodb").describe_table(
+                    TableName=infra.table_name("engagements", "dev")
+                )
+                lambda_client.create_event_source_mapping(
+                    EventSourceArn=table["Table"]["LatestStreamArn"], FunctionName=arn
+                )
         deployed = project / "deployed" / "dev.json"
         if deployed.exists():
             return
@@ -271,7 +278,11 @@ def test_make_deploy_applies_the_limits_chalice_cannot(project):
                 assert reserved == 2, function
             else:
                 assert reserved is None, function
-        (mapping,) = lambda_client.list_event_source_mappings()["EventSourceMappings"]
+        (mapping,) = [
+            m
+            for m in lambda_client.list_event_source_mappings()["EventSourceMappings"]
+            if ":sqs:" in m["EventSourceArn"]
+        ]
         assert mapping["ScalingConfig"] == {"MaximumConcurrency": 5}
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib.adapters.dynamo.tables import (
     AppRecord,
     AudienceRecord,
@@ -63,6 +65,7 @@ class Engagement:
     updated_at: str
     ever_active: bool = False
     schedule_revision: int = 0
+    synced_revision: int | None = None  # what the stream function last synced the schedules to
 
     @property
     def audience_ids(self) -> list[str]:
@@ -259,7 +262,13 @@ def _engagement(record: EngagementRecord) -> Engagement:
         updated_at=record.updated_at,
         ever_active=bool(record.ever_active),
         schedule_revision=int(record.schedule_revision or 0),
+        synced_revision=(
+            int(record.synced_revision) if record.synced_revision is not None else None
+        ),
     )
+
+
+RUNNING_BOUNDARY = {"scheduled": "start_at", "active": "end_at"}
 
 
 def _engagement_record(engagement: Engagement) -> EngagementRecord:
@@ -270,14 +279,38 @@ def _engagement_record(engagement: Engagement) -> EngagementRecord:
         status=engagement.status,
         app_status=f"{engagement.app_id}#{engagement.status}",
         version=engagement.version,
-        spec=json.dumps(engagement.spec, separators=(",", ":")),
+        spec=spec_json(engagement.spec),
         start_at=engagement.start_at,
         end_at=engagement.end_at,
         ever_active=engagement.ever_active,
         schedule_revision=engagement.schedule_revision,
+        synced_revision=engagement.synced_revision,
         created_at=engagement.created_at,
         updated_at=engagement.updated_at,
+        running_status=engagement.status if engagement.status in RUNNING_BOUNDARY else None,
+        next_boundary=(
+            getattr(engagement, RUNNING_BOUNDARY[engagement.status])
+            if engagement.status in RUNNING_BOUNDARY
+            else None
+        ),
     )
+
+
+def spec_json(spec: dict[str, Any]) -> str:
+    """The spec as stored: UTF-8 as is (an emoji is 4 bytes, not the 12 of `\\ud83c\\udf89`)."""
+    return json.dumps(spec, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A running engagement as the due index has it."""
+
+    app_id: str
+    engagement_id: str
+    status: str
+    next_boundary: str
+    schedule_revision: int
+    synced_revision: int | None
 
 
 class Engagements:
@@ -347,6 +380,33 @@ class Engagements:
         _move_name(tx, old.app_id, "engagement", old.name, new.name, old.engagement_id)
         _bump_catalog(tx, old.app_id)
         tx.commit()
+
+    def running(self, status: str) -> Iterator[Due]:
+        """Every engagement of every app with this running status (scheduled or active), by
+        next boundary, from the due index (a Query, never a Scan)."""
+        for record in EngagementRecord.due.query(status):
+            yield Due(
+                record.app_id,
+                record.engagement_id,
+                status,
+                record.next_boundary,
+                int(record.schedule_revision or 0),
+                int(record.synced_revision) if record.synced_revision is not None else None,
+            )
+
+    def mark_synced(self, app_id: str, engagement_id: str, revision: int) -> bool:
+        """Record that the schedules follow `revision`; False if the engagement moved on (or
+        is gone) meanwhile, so its own stream record will sync it."""
+        try:
+            EngagementRecord(app_id, engagement_id).update(
+                actions=[EngagementRecord.synced_revision.set(revision)],
+                condition=EngagementRecord.schedule_revision == revision,
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def all_of_app(self, app_id: str) -> list[Engagement]:
         """Every engagement of an app (to build the fetch's catalog; paginates as needed)."""

@@ -15,7 +15,8 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.settings import Settings
@@ -66,9 +67,25 @@ class StatusIndex(GlobalSecondaryIndex):
     engagement_id = UnicodeAttribute(range_key=True)
 
 
+class DueIndex(GlobalSecondaryIndex):
+    """Running engagements of every app by status and next boundary, for the sweep: sparse, an
+    engagement is in it only while scheduled (boundary: its start) or active (its end)."""
+
+    class Meta:
+        index_name = "due-by-status"
+        projection = IncludeProjection(["schedule_revision", "synced_revision"])
+
+    running_status = UnicodeAttribute(hash_key=True)
+    next_boundary = UnicodeAttribute(range_key=True)
+
+
 class EngagementRecord(Model):
+    """An engagement. Its stream (new and old images) drives its schedules: the stream function
+    syncs them and records the revision it synced in `synced_revision`."""
+
     class Meta:
         table_name = "herald-engagements"
+        stream_view_type = STREAM_NEW_AND_OLD_IMAGE
 
     app_id = UnicodeAttribute(hash_key=True)
     engagement_id = UnicodeAttribute(range_key=True)
@@ -81,9 +98,13 @@ class EngagementRecord(Model):
     end_at = UnicodeAttribute()
     ever_active = BooleanAttribute(default=False)
     schedule_revision = NumberAttribute(default=0)
+    synced_revision = NumberAttribute(null=True)  # the revision the schedules were synced to
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    running_status = UnicodeAttribute(null=True)  # the due index's keys (None: not running)
+    next_boundary = UnicodeAttribute(null=True)
     by_status = StatusIndex()
+    due = DueIndex()
 
 
 class NameRecord(Model):
