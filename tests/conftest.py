@@ -119,7 +119,7 @@ def stream(aws):
 def api(chalice_client, stream):
     """HTTP through Chalice's test client; after each request the stream function gets the
     stream's new records, as it would within moments on AWS."""
-    return Api(chalice_client, after=stream.poll)
+    return Api(chalice_client, after=lambda: stream.drain(attempts=3))
 
 
 @dataclass

@@ -88,11 +88,12 @@ class StreamFeeder:
         return finished
 
     def drain(self, attempts: int = 50) -> int:
-        """Poll until nothing is pending (or `attempts` polls); the polls that failed."""
+        """Poll until nothing is pending and nothing new came (or `attempts` polls): what the
+        function's own writes add to the stream is delivered too. The polls that failed."""
         failures_before = self.failed_invocations
         for _ in range(attempts):
-            self.poll()
-            if not self.pending:
+            finished = self.poll()
+            if not self.pending and not finished:
                 break
         return self.failed_invocations - failures_before
 

@@ -53,7 +53,8 @@ def test_engagement_becomes_active_when_its_start_schedule_fires(herald):
     assert status == 201, engagement
     assert engagement["status"] == "scheduled"
     engagement_id = engagement["engagement_id"]
-    assert f"{engagement_id}-start" in schedule_names()
+    # the stream function writes the schedules moments after the committed write (issue 9)
+    wait_for(lambda: f"{engagement_id}-start" in schedule_names(), 5)
 
     path = f"{app_path}/engagements/{engagement_id}"
     wait_for(lambda: call(herald, "GET", path, key=admin_key)[1]["status"] == "active", 10)
