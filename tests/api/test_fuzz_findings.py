@@ -14,7 +14,7 @@ from tests.local.test_server import call
 
 def _refused(reply, status=400):
     assert reply.status == status, reply.body
-    assert set(reply.body) == {"Code", "Message"}, reply.body
+    assert {"Code", "Message"} <= set(reply.body), reply.body  # events: both dialects
 
 
 @pytest.mark.parametrize(
