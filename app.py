@@ -6,10 +6,10 @@ import uuid
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import console, observability
+from chalicelib import console, demo, observability, websdk
 from chalicelib.adapters import throttling
 from chalicelib.adapters.events import QueueUnavailable
-from chalicelib.api import bodies
+from chalicelib.api import bodies, cors
 from chalicelib.api.models import FetchMessages
 from chalicelib.dialects import pinpoint
 from chalicelib.domain.eligibility import OnEvent
@@ -83,6 +83,64 @@ def route(path: str, method: str):
         return app.route(path, methods=[method])(handle)
 
     return register
+
+
+# --- routes browsers call: CORS for the app's web_origins ------------------------------------
+
+BROWSER_METHODS: dict[str, tuple[str, ...]] = {}  # path -> the methods its preflight allows
+
+
+def _origins_of(app_id: str | None) -> tuple[str, ...]:
+    """The app's web_origins: from the app this request already read for its key, else read
+    (only for a request with an Origin that did not get that far, or a preflight)."""
+    if not app_id:
+        return ()
+    found = services().access.presented_app(app_id) or services().apps.find(app_id)
+    return found.web_origins if found is not None else ()
+
+
+def browser_route(path: str, method: str, app_id_of=lambda params: params.get("app_id")):
+    """A route that pages on the app's web_origins may call: its answers, errors included, carry
+    CORS headers for an allowed Origin, and OPTIONS on its path answers the preflight."""
+
+    def register(view):
+        @functools.wraps(view)
+        def handle(**params):
+            services().access.forget_presented()
+            try:
+                response = view(**params)
+            except HeraldError as error:
+                response = _error(error)
+            origin = _header("origin")
+            origins = _origins_of(app_id_of(params)) if origin else ()
+            response.headers.update(cors.response_headers(origins, origin))
+            return response
+
+        if path not in BROWSER_METHODS:
+            BROWSER_METHODS[path] = ()
+            app.route(path, methods=["OPTIONS"])(_preflight_view(path, app_id_of))
+        BROWSER_METHODS[path] = (*BROWSER_METHODS[path], method)
+        return app.route(path, methods=[method])(handle)
+
+    return register
+
+
+def _preflight_view(path: str, app_id_of):
+    def preflight(**params):
+        services().access.forget_presented()
+        origin = _header("origin")
+        try:
+            origins = _origins_of(app_id_of(params)) if origin else ()
+        except HeraldError:
+            origins = ()
+        requested = _header("access-control-request-method")
+        headers = cors.preflight_headers(origins, origin, requested, BROWSER_METHODS[path])
+        return Response(body="", status_code=204, headers=headers)
+
+    preflight.__name__ = "preflight_" + "_".join(
+        part.strip("{}") for part in path.split("/") if part and part != "v1"
+    ).replace(".", "_")
+    return preflight
 
 
 def _request():
@@ -239,14 +297,20 @@ def resume_engagement(app_id, engagement_id):
 # --- devices (client key) --------------------------------------------------------------------
 
 
-@route(DEVICE, "PUT")
+@browser_route(APP + "/triggers", "GET")
+def triggers(app_id):
+    body = services().delivery.triggers(app_id, _header("x-client-key"))
+    return _json(body, headers={"Cache-Control": f"public, max-age={body['next_fetch_after']}"})
+
+
+@browser_route(DEVICE, "PUT")
 def register_device(app_id, device_id):
     services().access.require_client(app_id, _header("x-client-key"))
     device, created = services().devices.register(app_id, device_id, _request().raw_body)
     return _json(device, 201 if created else 200)
 
 
-@route(DEVICE + "/messages", "GET")
+@browser_route(DEVICE + "/messages", "GET")
 def fetch_messages(app_id, device_id):
     body = services().delivery.fetch(
         app_id, device_id, _header("x-client-key"), _event_from_query()
@@ -254,7 +318,7 @@ def fetch_messages(app_id, device_id):
     return _json(body)
 
 
-@route(DEVICE + "/messages", "POST")
+@browser_route(DEVICE + "/messages", "POST")
 def fetch_messages_for_event(app_id, device_id):
     request = bodies.parse(FetchMessages, _request().raw_body)
     body = services().delivery.fetch(app_id, device_id, _header("x-client-key"), request)
@@ -296,10 +360,45 @@ def console_asset(name):
     return _console_file(found)
 
 
+# --- the web SDK (issue 12): one module joined from sdk/web/src, and the demo page --------
+
+
+@browser_route("/sdk/herald.js", "GET", app_id_of=lambda _params: _query("app"))
+def sdk_script():
+    """`?app=<app id>` lets that app's web_origins import it across origins."""
+    found = websdk.script()
+    headers = {
+        "Content-Type": websdk.CONTENT_TYPE,
+        "Cache-Control": websdk.CACHE_CONTROL,
+        "ETag": found.etag,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if _header("if-none-match") == found.etag:
+        return Response(body="", status_code=304, headers=headers)
+    return Response(body=found.text, status_code=200, headers=headers)
+
+
+def _demo_file(found: tuple[str, str] | None, name: str) -> Response:
+    if found is None:
+        raise NotFound(f"no demo file {name}")
+    text, content_type = found
+    return Response(body=text, status_code=200, headers=demo.headers(content_type))
+
+
+@route("/demo", "GET")
+def demo_page():
+    return _demo_file(demo.page(), "index.html")
+
+
+@route("/demo/{name}", "GET")
+def demo_asset(name):
+    return _demo_file(demo.asset(name), name)
+
+
 # --- events and metrics: the events queue and its consumer ----------------------------------
 
 
-@route(APP + "/events", "POST")
+@browser_route(APP + "/events", "POST")
 def post_events(app_id):
     """Herald's events (`{"events": ...}`) or Pinpoint's PutEvents (`{"BatchItem": ...}`)."""
     raw = _request().raw_body

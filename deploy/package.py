@@ -28,6 +28,7 @@ from typing import Any
 from chalice import Chalice
 from chalice.utils import to_cfn_resource_name
 
+from chalicelib import websdk
 from deploy import iam, infra, operations, outbox, vendor
 from deploy.stack import Runner, chalice_command, run_command
 
@@ -179,20 +180,21 @@ def package(
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
     }
     vendor.vendor(project_dir)
-    runner(
-        [
-            chalice_command(),
-            "--project-dir",
-            str(project_dir),
-            "package",
-            "--stage",
-            stage,
-            "--merge-template",
-            str(merge_path),
-            str(output_dir),
-        ],
-        env,
-    )
+    with websdk.staged(project_dir):  # Chalice ships chalicelib/, not sdk/web
+        runner(
+            [
+                chalice_command(),
+                "--project-dir",
+                str(project_dir),
+                "package",
+                "--stage",
+                stage,
+                "--merge-template",
+                str(merge_path),
+                str(output_dir),
+            ],
+            env,
+        )
     sam_path = output_dir / "sam.json"
     sam_path.write_text(json.dumps(finish(json.loads(sam_path.read_text()), stage), indent=2))
     return sam_path

@@ -32,6 +32,7 @@ from botocore.exceptions import ClientError
 from chalice import Chalice
 from chalice.app import DynamoDBEventConfig, SQSEventConfig
 
+from chalicelib import websdk
 from chalicelib.domain import keys
 from deploy import config, iam, infra, operations, outbox, vendor
 
@@ -219,7 +220,9 @@ class Deployer:
         }
         vendor.vendor(self.config_path.parent.parent)
         try:
-            self.runner([chalice_command(), "deploy", "--stage", self.stage], env)
+            # Chalice ships chalicelib/, not sdk/web: the joined web SDK goes in for the deploy.
+            with websdk.staged(infra.PROJECT_DIR):
+                self.runner([chalice_command(), "deploy", "--stage", self.stage], env)
         finally:
             config.save(clean, self.config_path)
             for path, text in policies.items():

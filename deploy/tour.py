@@ -356,6 +356,23 @@ class Tour:
         )
         self.call("GET", ENGAGEMENT + "/metrics", 200, bearer=admin, **a_ids)
         self.call("GET", ENGAGEMENT + "/responses", 200, bearer=admin, **a_ids)
+
+        # what browsers call: the triggers, preflights from an allowed origin, the web SDK
+        self.call("GET", APP + "/triggers", 200, client_key=client_key, **ids)
+        origin = settings["web_origins"][0]
+        for path, method, params in (
+            (APP + "/triggers", "GET", ids),
+            (DEVICE, "PUT", device),
+            (DEVICE + "/messages", "POST", device),
+            (APP + "/events", "POST", ids),
+            ("/sdk/herald.js", "GET", {}),
+        ):
+            preflight = {"Origin": origin, "Access-Control-Request-Method": method}
+            query = {"app": app_id} if path.startswith("/sdk") else None
+            self.call("OPTIONS", path, 204, headers=preflight, query=query, **params)
+        self.call("GET", "/sdk/herald.js", 200, query={"app": app_id}, headers={"Origin": origin})
+        self.call("GET", "/demo", 200)
+        self.call("GET", "/demo/{name}", 200, name="demo.js")
         self.pinpoint(admin, ids, active["engagement_id"], now)
         self.call("GET", "/v1/openapi.json", 200)
         # the web console's static files (no AWS call; 404 while a file is missing)

@@ -173,6 +173,16 @@ class Explain(Response):
     )
 
 
+class ClientTrigger(Response):
+    event: str
+    conditions: list[dict[str, Any]]
+
+
+class Triggers(Response):
+    triggers: list[ClientTrigger]
+    next_fetch_after: int
+
+
 class Accepted(Response):
     accepted: int
 
@@ -635,6 +645,41 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             "itself). Needs `pinpoint.enabled`; errors in Pinpoint's shape."
         ),
     ),
+    ("GET", APP + "/triggers"): Operation(
+        "The app's triggers: when a client should fetch",
+        CLIENT,
+        {200: ("Cacheable for next_fetch_after seconds (Cache-Control).", Triggers)},
+        description=(
+            "The distinct (event, conditions) of the engagements that can show something now "
+            "or before `next_fetch_after`; a client fetches messages only for an event that "
+            "matches one (conditions use the rule operators on the event's attributes)."
+        ),
+    ),
+    ("GET", "/sdk/herald.js"): Operation(
+        "The web SDK, one ES module",
+        PUBLIC,
+        {200: ("The module.", "text/javascript"), 304: ("Not modified (If-None-Match).", None)},
+        errors=(415,),
+        params=(
+            Param(
+                "app",
+                "query",
+                "An app id: that app's web_origins may import the module across origins.",
+            ),
+        ),
+    ),
+    ("GET", "/demo"): Operation(
+        "The demo shop page using the web SDK (?app=&key=)",
+        PUBLIC,
+        {200: ("Its page.", "text/html")},
+        errors=(404, 415),
+    ),
+    ("GET", "/demo/{name}"): Operation(
+        "A file of the demo page",
+        PUBLIC,
+        {200: ("A script or style sheet.", "*/*")},
+        errors=(404, 415),
+    ),
     ("GET", "/console"): Operation(
         "The web console", PUBLIC, {200: ("Its page.", "text/html")}, errors=(404, 415)
     ),
@@ -648,6 +693,29 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "This document", PUBLIC, {200: ("OpenAPI 3.1.", OpenApiDocument)}, errors=(415,)
     ),
 }
+
+
+def _preflight(path: str) -> Operation:
+    return Operation(
+        "CORS preflight",
+        PUBLIC,
+        {204: ("CORS headers when the Origin is one of the app's web_origins; none else.", None)},
+        errors=(415,),
+        params=(
+            Param("Origin", "header", "The page's origin."),
+            Param("Access-Control-Request-Method", "header", "The method the page will use."),
+        ),
+    )
+
+
+BROWSER_PATHS = (
+    APP + "/triggers",
+    DEVICE,
+    DEVICE + "/messages",
+    APP + "/events",
+    "/sdk/herald.js",
+)
+OPERATIONS.update({("OPTIONS", path): _preflight(path) for path in BROWSER_PATHS})
 
 
 def _request_models() -> list[type[BaseModel]]:

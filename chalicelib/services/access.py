@@ -1,5 +1,7 @@
 """Who may call what: the root key, an app's admin key, an app's client key."""
 
+from contextvars import ContextVar
+
 from chalicelib.adapters.dynamo import App, Apps
 from chalicelib.domain import keys
 from chalicelib.errors import Forbidden, NotFound, Unauthorized
@@ -10,6 +12,12 @@ def bearer_token(authorization: str | None) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send the key as 'Authorization: Bearer <key>'")
     return token.strip()
+
+
+# The app whose key the current request presented, as read for checking it: CORS answers from
+# its web_origins without reading it again. Each request runs in its own context (a thread of
+# the local server, one invocation at a time on Lambda); app.py resets it per request.
+_presented: ContextVar[App | None] = ContextVar("herald_presented_app", default=None)
 
 
 class Access:
@@ -31,6 +39,14 @@ class Access:
             return app
         return self._require_app_key(app_id, token, keys.ADMIN)
 
+    def presented_app(self, app_id: str) -> App | None:
+        """The app `app_id` when this request already read it to check a key (else None)."""
+        app = _presented.get()
+        return app if app is not None and app.app_id == app_id else None
+
+    def forget_presented(self) -> None:
+        _presented.set(None)
+
     def require_client(
         self, app_id: str, client_key: str | None, known_app: App | None = None
     ) -> App:
@@ -50,6 +66,7 @@ class Access:
             owner: App | None = known_app
         else:
             owner = self._apps.get(parsed.app_id)
+        _presented.set(owner)
         if owner is None or not _valid_for(owner, token, parsed.kind):
             raise Unauthorized("invalid key")
         if parsed.app_id != app_id:

@@ -41,6 +41,9 @@ class AppService:
         self._apps.create(app)
         return {**app_view(app), "admin_key": admin_key, "client_key": client_key}
 
+    def find(self, app_id: str) -> App | None:
+        return self._apps.get(app_id)
+
     def update(self, app: App, raw_body: bytes | None) -> dict:
         """Apply a JSON merge patch of the app's settings; a bad patch changes nothing."""
         patch = bodies.parse_json_object(raw_body)

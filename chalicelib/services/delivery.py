@@ -9,19 +9,21 @@ something. A subject found in a control
 group that its history does not record yet is counted through the events queue (an SQS send).
 """
 
+import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from threading import Lock
 from typing import Any
 
 from chalicelib import observability
 from chalicelib.adapters.dynamo import App, AudienceRules, Deliveries, Devices, Engagements
 from chalicelib.api.models import FetchMessages
-from chalicelib.domain import eligibility, templates
+from chalicelib.domain import eligibility, rules, templates
 from chalicelib.domain.eligibility import CompiledEngagement, Decision, ImpressionHistory
 from chalicelib.domain.history import records_control
+from chalicelib.domain.lifecycle import ACTIVE, SCHEDULED
 from chalicelib.domain.localization import localize
 from chalicelib.domain.profile import ProfileView
 from chalicelib.errors import NotFound
@@ -248,6 +250,26 @@ class DeliveryService:
                 for engagement in ordered
             ],
         }
+
+    def triggers(self, app_id: str, client_key: str | None) -> dict:
+        """The distinct (event, conditions) of the engagements that can show something now or
+        before `next_fetch_after` (test devices aside), from the catalog the fetch uses: one
+        GetItem for the app, no other read while the catalog version holds."""
+        app = self._access.require_client(app_id, client_key)
+        catalog = self._catalogs.for_app(app)
+        now = clock.now()
+        seconds = self._next_fetch_after(catalog, now)
+        horizon = now + timedelta(seconds=seconds)
+        found: dict[str, dict] = {}
+        for engagement in sorted(catalog.engagements, key=_priority_order):
+            if engagement.status not in (SCHEDULED, ACTIVE):
+                continue
+            if not (engagement.start_at < horizon and now < engagement.end_at):
+                continue
+            conditions = [rules.to_json(condition) for condition in engagement.conditions]
+            key = json.dumps([engagement.event, conditions], sort_keys=True)
+            found.setdefault(key, {"event": engagement.event, "conditions": conditions})
+        return {"triggers": list(found.values()), "next_fetch_after": seconds}
 
     def _next_fetch_after(self, catalog: Catalog, now: datetime) -> int:
         upcoming = catalog.next_change_after(now)

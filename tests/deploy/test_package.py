@@ -221,3 +221,31 @@ def test_every_arn_of_the_packaged_template_names_the_stacks_partition(packaged)
     arns = re.findall(r"arn:[^\"]*", text)
     assert arns
     assert [arn for arn in arns if not arn.startswith("arn:${AWS::Partition}:")] == []
+
+
+def test_the_package_ships_the_joined_web_sdk_and_the_checkout_keeps_no_copy(packaged):
+    """Chalice ships chalicelib/ only: the web SDK goes in as chalicelib/websdk/herald.js,
+    joined from sdk/web/src at packaging time, and is gone from the project afterwards."""
+    import zipfile
+
+    from chalicelib import websdk
+
+    with zipfile.ZipFile(packaged["path"].parent / "deployment.zip") as archive:
+        shipped = archive.read("chalicelib/websdk/herald.js").decode()
+    assert shipped == websdk.join(websdk.read_source())
+    assert "export async function init" in shipped
+    assert not (infra.PROJECT_DIR / "chalicelib" / "websdk" / websdk.STAGED).exists()
+
+
+def test_api_gateway_hands_preflights_to_the_function(packaged):
+    """OPTIONS on the browser routes goes to the Lambda (which knows the app's web_origins),
+    not to a mock integration with fixed headers."""
+    from chalicelib.api import openapi
+
+    (api,) = [
+        r for r in packaged["template"]["Resources"].values() if r["Type"] == "AWS::Serverless::Api"
+    ]
+    paths = api["Properties"]["DefinitionBody"]["paths"]
+    for path in openapi.BROWSER_PATHS:
+        integration = paths[path]["options"]["x-amazon-apigateway-integration"]
+        assert integration["type"] == "aws_proxy", path
