@@ -221,7 +221,7 @@ export class Herald {
       if (!this.registered) await this.register();
       const answer = await this.transport.messages(this.deviceId, event, attributes);
       if (this.destroyed) return;
-      for (const message of answer?.messages ?? []) this.present(message);
+      this.present(answer?.messages ?? []);
     } catch (error) {
       this.report(error);
     }
@@ -339,14 +339,19 @@ export class Herald {
 
   // --- messages on screen ---------------------------------------------------------------------
 
-  /** @param {Message} message */
-  present(message) {
-    if (!message || typeof message.engagement_id !== "string" || !message.message) return;
-    const busy = [this.showing, ...this.waiting].some(
-      (other) => other && other.engagement_id === message.engagement_id,
-    );
-    if (busy) return;
-    this.waiting.push(message);
+  /**
+   * Queue what a fetch returned (an engagement already showing or waiting is not queued
+   * twice), then show the highest priority one if nothing is on screen.
+   * @param {Message[]} messages
+   */
+  present(messages) {
+    for (const message of messages) {
+      if (!message || typeof message.engagement_id !== "string" || !message.message) continue;
+      const busy = [this.showing, ...this.waiting].some(
+        (other) => other && other.engagement_id === message.engagement_id,
+      );
+      if (!busy) this.waiting.push(message);
+    }
     this.waiting.sort((left, right) => (left.priority ?? 5) - (right.priority ?? 5));
     this.showNext();
   }
