@@ -74,4 +74,4 @@ def test_npm_pack_makes_a_tarball_that_installs_imports_and_has_its_types(checke
     )
     assert run(["node", "--input-type=module", "-e", check], cwd=user).stdout.strip() == "0.1.0"
     types = user / "node_modules" / "@herald" / "web" / "types" / "herald.d.ts"
-    assert "export function init(options: import(\"./core.js\").HeraldOptions)" in types.read_text()
+    assert 'export function init(options: import("./core.js").HeraldOptions)' in types.read_text()

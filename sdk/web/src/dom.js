@@ -14,6 +14,7 @@ const STYLE = `
 .herald-banner_top{top:12px}.herald-banner_bottom{bottom:12px}
 .herald-banner .herald-image{width:48px;height:48px;object-fit:cover;border-radius:8px;margin:0}
 .herald-banner .herald-buttons{margin:0 0 0 auto;flex:none}
+@media (max-width:600px){.herald-banner{flex-wrap:wrap}.herald-banner .herald-text{flex:1 1 60%}.herald-banner .herald-buttons{width:100%}}
 .herald-full_screen{width:100vw;height:100vh;max-width:none;max-height:none;border-radius:0;display:flex;flex-direction:column;justify-content:center;align-items:center;text-align:center;padding:48px 24px}
 .herald-card{width:min(360px,calc(100vw - 32px));padding:0 0 16px}
 .herald-card .herald-image{width:100%;border-radius:12px 12px 0 0;margin:0 0 12px}
@@ -203,7 +204,7 @@ export function createDomRenderer(options = {}) {
     const onKey = (event) => {
       if (event.key === "Escape") {
         event.preventDefault();
-        controls.dismiss();
+        context.controls.dismiss();
       } else if (event.key === "Tab" && dialog) {
         const focusable = /** @type {HTMLElement[]} */ ([...root.querySelectorAll(FOCUSABLE)]);
         if (focusable.length === 0) return;
