@@ -1,7 +1,7 @@
 // An engagement's details and performance: per-variant and control figures, the significance
 // verdict, a bar chart per variant and a daily line chart, all from GET …/metrics.
 
-import { appPath, call } from "./api.js";
+import { BASE, appPath, call, session } from "./api.js";
 import { barChart, legend, lineChart, responsive } from "./charts.js";
 import { field, fill, h, select, statusBadge } from "./dom.js";
 import { deleteEngagement, runStatusAction, statusActions } from "./engagements.js";
@@ -558,6 +558,17 @@ export function renderDetails(main, { engagementId, navigate }) {
       ),
       ...buttons,
       h("button", { type: "button", class: "button", onclick: () => load() }, "Refresh"),
+      h(
+        "a",
+        {
+          class: "button",
+          href: `${BASE}/demo?app=${encodeURIComponent(session.app?.app_id || "")}`,
+          target: "_blank",
+          rel: "noopener",
+          title: "The demo shop page, using the web SDK with this app (it asks for the client key)",
+        },
+        "Try it in the browser",
+      ),
       h(
         "button",
         {

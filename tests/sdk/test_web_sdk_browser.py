@@ -391,3 +391,22 @@ def test_an_image_that_fails_reports_render_error_and_the_message_stays(
     shop.message(eid).locator(".herald-close").click()
     shop.flush()
     wait_for(lambda: metrics(http, app, eid)["render_errors"] == 1, 15)
+
+
+def test_the_console_links_to_the_demo_page_which_shows_the_message(new_page, herald, http, app):
+    eid = engagement(http, app, "Console", "app_launch", sale("modal", image_url=None))
+    page = new_page()
+    page.goto(f"{herald.url}/console")
+    page.get_by_label("Key").fill(app["admin_key"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1, name="Engagements")).to_be_visible()
+    page.goto(f"{herald.url}/console#/engagements/{eid}")
+    with page.expect_popup() as opened:
+        page.get_by_role("link", name="Try it in the browser").click()
+    demo = opened.value
+    expect(demo.get_by_label("App id")).to_have_value(app["app_id"])
+    demo.get_by_label("Client key").fill(app["client_key"])
+    demo.get_by_role("button", name="Open the shop").click()
+    dialog = demo.get_by_role("dialog", name="Spring sale")  # the demo tracks app_launch
+    expect(dialog).to_be_visible()
+    expect(dialog).to_have_attribute("data-herald-engagement", eid)

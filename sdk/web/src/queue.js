@@ -121,7 +121,7 @@ export class EventQueue {
     return run;
   }
 
-  /** @param {{keepalive?: boolean}} options */
+  /** @param {{keepalive?: boolean, force?: boolean}} options */
   async drain(options) {
     for (;;) {
       const waiting = this.blockedUntil - Date.now();
@@ -152,6 +152,13 @@ export class EventQueue {
       this.blockedUntil = 0;
       this.forget(new Set(batch.map((event) => /** @type {any} */ (event).id)));
       if (options.keepalive) return;
+      // Events that came while this batch was out wait for the next tick (so they batch),
+      // unless the caller asked for everything now or a full batch is ready.
+      const left = this.pending().length;
+      if (!options.force && left > 0 && left < MAX_BATCH_EVENTS) {
+        this.schedule(this.flushIntervalMs);
+        return;
+      }
     }
   }
 
