@@ -105,11 +105,12 @@ def browser_route(path: str, method: str, app_id_of=lambda params: params.get("a
 
     def register(view):
         @functools.wraps(view)
-        def handle(**params):
+        def with_cors(**params):
             services().access.forget_presented()
             try:
                 response = view(**params)
-            except HeraldError as error:
+            except HeraldError as error:  # answered here, so that it carries CORS headers too
+                observability.note(error=error.code)
                 response = _error(error)
             origin = _header("origin")
             origins = _origins_of(app_id_of(params)) if origin else ()
@@ -118,9 +119,9 @@ def browser_route(path: str, method: str, app_id_of=lambda params: params.get("a
 
         if path not in BROWSER_METHODS:
             BROWSER_METHODS[path] = ()
-            app.route(path, methods=["OPTIONS"])(_preflight_view(path, app_id_of))
+            route(path, "OPTIONS")(_preflight_view(path, app_id_of))
         BROWSER_METHODS[path] = (*BROWSER_METHODS[path], method)
-        return app.route(path, methods=[method])(handle)
+        return route(path, method)(with_cors)
 
     return register
 

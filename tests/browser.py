@@ -62,16 +62,27 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
+_RUNNING: dict = {}  # one Playwright and one Chromium per test process
+
+
 @pytest.fixture(scope="session")
 def browser(chromium_path):
+    """Each conftest that imports this fixture gets its own session fixture, but Playwright's
+    sync API runs once per process: the first one starts Chromium, the others share it."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
+    if "browser" in _RUNNING:
+        yield _RUNNING["browser"]
+        return
+    playwright = sync_playwright().start()
+    launched = playwright.chromium.launch(
+        executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+    )
+    _RUNNING["browser"] = launched
+    yield launched
+    _RUNNING.clear()
+    launched.close()
+    playwright.stop()
 
 
 @pytest.fixture(scope="module")
