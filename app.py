@@ -14,7 +14,9 @@ from chalicelib.api.models import FetchMessages
 from chalicelib.dialects import pinpoint
 from chalicelib.domain.eligibility import OnEvent
 from chalicelib.errors import HeraldError, InvalidInput, NotFound, ServiceUnavailable
+from chalicelib.services.access import client_token
 from chalicelib.services.apps import app_view
+from chalicelib.services.trust import test_device_ids
 from chalicelib.settings import engagements_stream_arn, events_queue_name
 from chalicelib.wiring import services
 
@@ -162,8 +164,24 @@ def _event_from_query() -> FetchMessages:
     return bodies.validate(FetchMessages, {"event": event} if event is not None else {})
 
 
+def _test_token() -> str | None:
+    """An enrolled test device's proof (SPEC §7.2): test content only with it."""
+    return _header("x-herald-test-token")
+
+
 def _admin(app_id: str):
     return services().access.require_admin(app_id, _header("authorization"))
+
+
+NO_STORE = {"Cache-Control": "no-store"}  # on answers that carry a key, secret or token
+
+
+@app.middleware("http")
+def security_headers(event, get_response):
+    """Every answer is `nosniff` (SPEC §7.4): a JSON error is never sniffed into HTML."""
+    response = get_response(event)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _engagement_response(body: dict, status: int = 200) -> Response:
@@ -184,7 +202,7 @@ def openapi_document():
 @route("/v1/apps", "POST")
 def create_app():
     services().access.require_root(_header("authorization"))
-    return _json(services().apps.create(_request().raw_body), 201)
+    return _json(services().apps.create(_request().raw_body), 201, NO_STORE)
 
 
 @route(APP, "GET")
@@ -199,7 +217,34 @@ def update_app(app_id):
 
 @route(APP + "/keys/rotate", "POST")
 def rotate_keys(app_id):
-    return _json(services().apps.rotate_keys(_admin(app_id)))
+    body = services().apps.rotate_keys(_admin(app_id), _request().raw_body)
+    return _json(body, 200, NO_STORE)
+
+
+# --- trust: identity verification and enrolled test devices (SPEC §7.1, §7.2) ----------------
+
+
+@route(APP + "/identity", "POST")
+def configure_identity(app_id):
+    body = services().trust.configure_identity(_admin(app_id), _request().raw_body)
+    return _json(body, 200, NO_STORE)
+
+
+@route(APP + "/test-devices", "POST")
+def enrol_test_device(app_id):
+    body = services().trust.enrol(_admin(app_id), _request().raw_body)
+    return _json(body, 201, NO_STORE)
+
+
+@route(APP + "/test-devices", "GET")
+def list_test_devices(app_id):
+    return _json(services().trust.test_devices(_admin(app_id)))
+
+
+@route(APP + "/test-devices/{device_id}", "DELETE")
+def withdraw_test_device(app_id, device_id):
+    services().trust.withdraw(_admin(app_id), device_id)
+    return Response(body="", status_code=204)
 
 
 # --- audiences --------------------------------------------------------------------------------
@@ -244,8 +289,9 @@ def delete_audience(app_id, audience_id):
 
 @route(APP + "/engagements", "POST")
 def create_engagement(app_id):
-    _admin(app_id)
-    return _engagement_response(services().engagements.create(app_id, _request().raw_body), 201)
+    enrolled = test_device_ids(_admin(app_id))
+    body = services().engagements.create(app_id, _request().raw_body, enrolled)
+    return _engagement_response(body, 201)
 
 
 @route(APP + "/engagements", "GET")
@@ -263,9 +309,9 @@ def get_engagement(app_id, engagement_id):
 
 @route(ENGAGEMENT, "PATCH")
 def update_engagement(app_id, engagement_id):
-    _admin(app_id)
+    enrolled = test_device_ids(_admin(app_id))
     body = services().engagements.update(
-        app_id, engagement_id, _request().raw_body, _header("if-match")
+        app_id, engagement_id, _request().raw_body, _header("if-match"), enrolled
     )
     return _engagement_response(body)
 
@@ -306,15 +352,15 @@ def triggers(app_id):
 
 @browser_route(DEVICE, "PUT")
 def register_device(app_id, device_id):
-    services().access.require_client(app_id, _header("x-client-key"))
-    device, created = services().devices.register(app_id, device_id, _request().raw_body)
+    client_app = services().access.require_client(app_id, _header("x-client-key"))
+    device, created = services().devices.register(client_app, device_id, _request().raw_body)
     return _json(device, 201 if created else 200)
 
 
 @browser_route(DEVICE + "/messages", "GET")
 def fetch_messages(app_id, device_id):
     body = services().delivery.fetch(
-        app_id, device_id, _header("x-client-key"), _event_from_query()
+        app_id, device_id, _header("x-client-key"), _event_from_query(), _test_token()
     )
     return _json(body)
 
@@ -322,7 +368,9 @@ def fetch_messages(app_id, device_id):
 @browser_route(DEVICE + "/messages", "POST")
 def fetch_messages_for_event(app_id, device_id):
     request = bodies.parse(FetchMessages, _request().raw_body)
-    body = services().delivery.fetch(app_id, device_id, _header("x-client-key"), request)
+    body = services().delivery.fetch(
+        app_id, device_id, _header("x-client-key"), request, _test_token()
+    )
     return _json(body)
 
 
@@ -406,10 +454,17 @@ def post_events(app_id):
     try:
         body = pinpoint.events_body(raw)
     except HeraldError as error:
-        # Neither dialect can be told from the body: answer in both shapes at once.
+        # Neither dialect can be told from the body: answer in both shapes at once. A body that
+        # is merely wrong (not too large) goes to Herald's rule: a bad client key is told first.
+        problem = error
+        if problem.status_code == 400:
+            try:
+                client_token(app_id, _header("x-client-key"))
+            except HeraldError as key_error:
+                problem = key_error
         rid = pinpoint.request_id()
-        both = {**pinpoint.error_body(error, rid), "Code": error.code}
-        return _json(both, error.status_code, pinpoint.error_headers(error, rid))
+        both = {**pinpoint.error_body(problem, rid), "Code": problem.code}
+        return _json(both, problem.status_code, pinpoint.error_headers(problem, rid))
     if pinpoint.BATCH in body:
         return _pinpoint_call(lambda: services().pinpoint.put_events(app_id, body), 202)
     try:

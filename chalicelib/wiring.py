@@ -17,6 +17,7 @@ from chalicelib.services.devices import DeviceService
 from chalicelib.services.engagements import EngagementService
 from chalicelib.services.ingestion import ControlAssignments, EventConsumer, EventIntake
 from chalicelib.services.reports import ReportService
+from chalicelib.services.trust import TrustService
 from chalicelib.settings import Settings, get_settings
 
 
@@ -32,6 +33,7 @@ class Services:
     consumer: EventConsumer
     reports: ReportService
     pinpoint: PinpointDialect
+    trust: TrustService
 
 
 @lru_cache(maxsize=8)
@@ -85,6 +87,7 @@ def _build(settings: Settings) -> Services:
         ),
         reports=ReportService(engagements, counts),
         pinpoint=PinpointDialect(apps, device_service, delivery, catalogs, intake),
+        trust=TrustService(apps),
     )
 
 

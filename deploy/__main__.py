@@ -87,11 +87,14 @@ def cmd_redrive(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_root_key(_args: argparse.Namespace) -> int:
+def cmd_root_key(args: argparse.Namespace) -> int:
     from chalicelib.domain import keys
+    from deploy.stack import write_secret
 
     root_key = keys.new_root_key()
-    print(f"root key (keep it secret): {root_key}")
+    path = Path(args.output)
+    write_secret(path, root_key + "\n")
+    print(f"root key written to {path} (mode 0600, keep it secret)")
     print(f"HERALD_ROOT_KEY_HASH={keys.hash_key(root_key)}")
     return 0
 
@@ -110,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.choices["deploy"].add_argument(
         "--parameter", action="append", default=[], help="a stack parameter, Key=Value"
     )
-    commands.add_parser("root-key", help="a new root key and its hash")
+    root_key = commands.add_parser("root-key", help="a new root key (to a 0600 file) and its hash")
+    root_key.add_argument("--output", default=".chalice/root-keys/manual")
     args = parser.parse_args(argv)
     handler = {
         "infra": cmd_infra,

@@ -195,8 +195,12 @@ class Deployer:
         return found.get("Environment", {}).get("Variables", {}).get(ROOT_KEY_HASH_ENV) or None
 
     def new_root_key_hash(self) -> str:
+        """A new root key, written to a file only its owner can read (never printed: a deploy's
+        output ends up in CI logs); the functions get its hash."""
         root_key = keys.new_root_key()
-        self.log(f"New root key for stage {self.stage} (shown once, keep it secret): {root_key}")
+        path = root_key_path(self.config_path, self.stage)
+        write_secret(path, root_key + "\n")
+        self.log(f"New root key for stage {self.stage} written to {path} (mode 0600): keep it")
         return keys.hash_key(root_key)
 
     def chalice_deploy(
@@ -402,3 +406,19 @@ class Deployer:
         self.log(f"deleting stack {name} (its tables are retained)...")
         cloudformation.delete_stack(StackName=name)
         cloudformation.get_waiter("stack_delete_complete").wait(StackName=name)
+
+
+def root_key_path(config_path: Path, stage: str) -> Path:
+    """Where `make deploy` leaves a new root key: beside config.json, ignored by git."""
+    return config_path.parent / "root-keys" / stage
+
+
+def write_secret(path: Path, text: str) -> None:
+    """Write `text` to `path` readable by its owner only (0600) from the first byte on."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    os.replace(partial, path)

@@ -207,6 +207,24 @@ class Tour:
         settings = openapi.OPERATIONS[("PATCH", APP)].request_example
         self.call("PATCH", APP, 200, bearer=admin, body=settings, **ids)
 
+        # trust: identity required then off again; a test device enrolled, one withdrawn
+        identity = openapi.OPERATIONS[("POST", APP + "/identity")].request_example
+        self.call("POST", APP + "/identity", 200, bearer=admin, body=identity, **ids)
+        self.call("POST", APP + "/identity", 200, bearer=admin, body={"identity": "off"}, **ids)
+        enrolment = openapi.OPERATIONS[("POST", APP + "/test-devices")].request_example
+        for device_id in ("qa-phone-1", "qa-spare"):
+            body = {**enrolment, "device_id": device_id}
+            self.call("POST", APP + "/test-devices", 201, bearer=admin, body=body, **ids)
+        self.call("GET", APP + "/test-devices", 200, bearer=admin, **ids)
+        self.call(
+            "DELETE",
+            APP + "/test-devices/{device_id}",
+            204,
+            bearer=admin,
+            device_id="qa-spare",
+            **ids,
+        )
+
         # audiences
         example = openapi.AUDIENCE_EXAMPLE
         french = self.call("POST", APP + "/audiences", 201, bearer=admin, body=example, **ids)
@@ -389,6 +407,8 @@ class Tour:
             **d_ids,
         )
         self.call("DELETE", AUDIENCE, 204, bearer=admin, **french_ids)
+        rotation = openapi.OPERATIONS[("POST", APP + "/keys/rotate")].request_example
+        self.call("POST", APP + "/keys/rotate", 200, bearer=admin, body=rotation, **ids)
         self.call("POST", APP + "/keys/rotate", 200, bearer=admin, **ids)
         self.state["patched"] = patched
 

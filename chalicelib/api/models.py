@@ -5,7 +5,6 @@ field or a naive date-time is a 400, never a silent conversion.
 """
 
 import json
-import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,25 +20,15 @@ from pydantic import (
 )
 
 from chalicelib.api.inputs import Instant
-from chalicelib.domain import questions, rules, templates
+from chalicelib.domain import links, questions, rules, templates
 
 _HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
 _TOKEN = r"^[A-Za-z0-9_.:-]+$"
 _LOCALE = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$"
 
 
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be an http(s) URL")
-    return value
-
-
-def _deep_link(value: str) -> str:
-    parts = urlsplit(value)
-    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*$", parts.scheme or ""):
-        raise ValueError("must be a URI with a scheme, e.g. myapp://screen")
-    return value
+_http_url = links.check_https  # url targets and images: https only (SPEC §7.4)
+_deep_link = links.check_deep_link
 
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
@@ -60,6 +49,18 @@ class Strict(BaseModel):
 
 class CreateApp(Strict):
     name: Name
+
+
+KEY_KINDS = ("admin", "client")
+DEFAULT_OVERLAP_HOURS = {"admin": 0, "client": 7 * 24}  # shipped apps cannot change at once
+
+
+class RotateKeys(Strict):
+    """`POST …/keys/rotate`: one kind of key (both when absent), the previous one valid for
+    `overlap_hours` (default: 0 for the admin key, 7 days for the client key; 0 = at once)."""
+
+    kind: Literal["admin", "client"] | None = None
+    overlap_hours: Annotated[int, Field(ge=0, le=90 * 24)] | None = None
 
 
 MAX_WEB_ORIGINS = 20
@@ -430,6 +431,8 @@ DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 
 class RegisterDevice(Strict):
     user_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    # hex(HMAC-SHA256(identity_secret, user_id)), from the app's backend (SPEC §7.1); not stored
+    user_token: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     platform: Literal["ios", "android", "web"] | None = None
     os_version: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
     app_version: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
@@ -438,6 +441,19 @@ class RegisterDevice(Strict):
         None
     )
     attributes: Attributes = {}
+
+
+class ConfigureIdentity(Strict):
+    """`POST …/identity`: require proven user ids with a new secret (the previous one valid for
+    `overlap_hours`, default 7 days), or `{"identity": "off"}`."""
+
+    identity: Literal["required", "off"] = "required"
+    overlap_hours: Annotated[int, Field(ge=0, le=90 * 24)] | None = None
+
+
+class EnrolTestDevice(Strict):
+    device_id: Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
+    label: Name
 
 
 class FetchMessages(Strict):

@@ -74,12 +74,26 @@ class PinpointSwitch(Response):
     enabled: bool
 
 
+class KeyInfo(Response):
+    fingerprint: str  # the first 16 hex digits of the key's SHA-256
+    since: str
+    previous: dict[str, str] | None  # {fingerprint, expires_at} while the old key still works
+
+
+class IdentitySecretInfo(Response):
+    secret_id: str
+    expires_at: str | None  # null: the current secret
+
+
 class App(Response):
     app_id: str
     name: str
     created_at: str
     web_origins: list[str]
     pinpoint: PinpointSwitch
+    keys: dict[Literal["admin", "client"], KeyInfo]
+    identity: Literal["required", "off"]
+    identity_secrets: list[IdentitySecretInfo]
 
 
 class AppCreated(App):
@@ -88,9 +102,34 @@ class AppCreated(App):
 
 
 class Keys(Response):
+    """The new key of each kind rotated, and until when the one it replaced still works."""
+
     app_id: str
-    admin_key: str
-    client_key: str
+    admin_key: str | None = None
+    client_key: str | None = None
+    previous_admin_key_expires_at: str | None = None
+    previous_client_key_expires_at: str | None = None
+
+
+class Identity(Response):
+    identity: Literal["required", "off"]
+    identity_secret: str | None = None  # shown once, when a new one is made
+    secret_id: str | None = None
+    identity_secrets: list[IdentitySecretInfo] | None = None
+
+
+class TestDevice(Response):
+    device_id: str
+    label: str
+    enrolled_at: str
+
+
+class EnrolledTestDevice(TestDevice):
+    test_token: str  # shown once; send it as X-Herald-Test-Token
+
+
+class TestDeviceList(Response):
+    test_devices: list[TestDevice]
 
 
 class Audience(Response):
@@ -319,8 +358,19 @@ CURSOR = Param(
     "The `cursor` of the previous page.",
     schema={"type": "string", "pattern": paging.CURSOR_PATTERN},
 )
+ANSWER_CURSOR = Param(
+    "cursor",
+    "query",
+    "The `cursor` of the previous page.",
+    schema={"type": "string", "pattern": paging.ANSWER_CURSOR_PATTERN},
+)
 EVENT = Param("event", "query", "The app event (default app_launch).")
 IF_MATCH = Param("If-Match", "header", "The version you read (the ETag).")
+TEST_TOKEN = Param(
+    "X-Herald-Test-Token",
+    "header",
+    "An enrolled test device's test token: its test engagements are shown whatever their state.",
+)
 
 
 @dataclass(frozen=True)
@@ -410,8 +460,7 @@ ENGAGEMENT_EXAMPLE = {
     "priority": 5,
     "metrics": [{"element": "buy", "metric": "spring_buy_clicked"}],
     "conversion": {"event": "purchase", "window_hours": 24},
-    "test_device_ids": ["qa-phone-1"],
-}
+}  # test_device_ids (e.g. ["qa-phone-1"]) may name only enrolled devices (POST …/test-devices)
 DEVICE_EXAMPLE = {
     "user_id": "u-42",
     "platform": "ios",
@@ -452,7 +501,44 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", APP + "/keys/rotate"): Operation(
         "Rotate the app's keys",
         ADMIN,
-        {200: ("New admin and client keys; the old ones stop working at once.", Keys)},
+        {200: ("The new key(s), shown once (Cache-Control: no-store).", Keys)},
+        errors=(*COMMON_ERRORS, 409, 413),
+        request=models.RotateKeys,
+        request_example={"kind": "client", "overlap_hours": 168},
+        description=(
+            "`kind` admin or client (both without a body); the key it replaces keeps working "
+            "for `overlap_hours` (default 0 for the admin key, 168 = 7 days for the client key, "
+            "which ships in apps that cannot all update at once; 0 = at once)."
+        ),
+    ),
+    ("POST", APP + "/identity"): Operation(
+        "Require proven user ids, rotate the identity secret, or turn it off",
+        ADMIN,
+        {200: ("The identity setting; a new identity_secret is shown once.", Identity)},
+        errors=(*COMMON_ERRORS, 409, 413),
+        request=models.ConfigureIdentity,
+        request_example={"identity": "required", "overlap_hours": 168},
+        description=(
+            "With `required`, a device registered with a `user_id` needs "
+            "`user_token = hex(HMAC-SHA256(identity_secret, user_id))`, else 401; a device "
+            "whose user id is not proven is anonymous. A new secret replaces the current one, "
+            'which stays valid for `overlap_hours` (default 168). `{"identity": "off"}` '
+            "forgets the secrets."
+        ),
+    ),
+    ("POST", APP + "/test-devices"): Operation(
+        "Enrol a test device",
+        ADMIN,
+        {201: ("The device and its test token, shown once.", EnrolledTestDevice)},
+        errors=(*COMMON_ERRORS, 409, 413),
+        request=models.EnrolTestDevice,
+        request_example={"device_id": "qa-phone-1", "label": "QA iPhone"},
+    ),
+    ("GET", APP + "/test-devices"): Operation(
+        "List the enrolled test devices (no tokens)", ADMIN, {200: ("The devices.", TestDeviceList)}
+    ),
+    ("DELETE", APP + "/test-devices/{device_id}"): Operation(
+        "Withdraw a test device: its token stops working", ADMIN, {204: ("Withdrawn.", None)}
     ),
     ("POST", APP + "/audiences"): Operation(
         "Create an audience",
@@ -566,7 +652,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Text answers to the engagement's question, newest first",
         ADMIN,
         {200: ("A page of answers; `cursor` is null on the last page.", TextAnswers)},
-        params=(LIMIT, CURSOR),
+        params=(LIMIT, ANSWER_CURSOR),
     ),
     ("PUT", DEVICE): Operation(
         "Register or update a device",
@@ -580,7 +666,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "The messages to show now",
         CLIENT,
         {200: ("Highest priority first, localized for the device.", Messages)},
-        params=(EVENT,),
+        params=(EVENT, TEST_TOKEN),
     ),
     ("POST", DEVICE + "/messages"): Operation(
         "The messages to show now, for an event with attributes",
@@ -589,6 +675,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         errors=(*COMMON_ERRORS, 413),
         request=models.FetchMessages,
         request_example=FETCH_EXAMPLE,
+        params=(TEST_TOKEN,),
     ),
     ("GET", DEVICE + "/messages/explain"): Operation(
         "Why the device would or would not get each engagement now",

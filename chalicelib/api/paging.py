@@ -14,7 +14,10 @@ from chalicelib.errors import InvalidInput
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 CURSOR_PATTERN = r"^[a-z]{3}[0-9a-f]{28}$"  # the shape of chalicelib.domain.ids.new_id
+# the shape of chalicelib.adapters.dynamo.counting.answer_id (text answers page by it)
+ANSWER_CURSOR_PATTERN = r"^[0-9]{13}[0-9a-f]{16}$"
 _CURSOR = re.compile(CURSOR_PATTERN)
+ANSWER_CURSOR = re.compile(ANSWER_CURSOR_PATTERN)
 
 
 def parse_limit(value: str | None) -> int:
@@ -27,9 +30,9 @@ def encode_cursor(last_id: str | None) -> str | None:
     return last_id
 
 
-def decode_cursor(cursor: str | None) -> str | None:
+def decode_cursor(cursor: str | None, shape: re.Pattern = _CURSOR) -> str | None:
     if cursor is None:
         return None
-    if not _CURSOR.match(cursor):
+    if not shape.match(cursor):
         raise InvalidInput("cursor: not a cursor returned by this list")
     return cursor

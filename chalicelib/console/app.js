@@ -7,6 +7,7 @@ import { field, fill, focusHeading, h, toast } from "./dom.js";
 import { renderEngagements } from "./engagements.js";
 import { renderExplain } from "./explain.js";
 import { renderSettings } from "./settings.js";
+import { renderTestDevices } from "./testdevices.js";
 import { renderWizard } from "./wizard.js";
 
 const main = document.getElementById("main");
@@ -37,6 +38,7 @@ function drawChrome() {
       ["#/audiences", "Audiences"],
       ["#/explain", "Explain"],
       ["#/settings", "Settings"],
+      ["#/test-devices", "Test devices"],
     );
   }
   if (current.root) links.push(["#/apps", "Apps"]);
@@ -279,6 +281,7 @@ const ROUTES = [
   [/^#\/audiences$/, () => renderAudiences(main), "Audiences", true],
   [/^#\/explain$/, () => renderExplain(main), "Explain", true],
   [/^#\/settings$/, () => renderSettings(main), "Settings", true],
+  [/^#\/test-devices$/, () => renderTestDevices(main), "Test devices", true],
 ];
 
 function route() {

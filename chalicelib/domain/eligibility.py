@@ -120,6 +120,7 @@ class Device:
     device_id: str
     registered: bool
     fields: Mapping[str, Any] = field(default_factory=dict)  # user_id, platform, attributes...
+    test: bool = False  # an enrolled test device that proved it (its X-Herald-Test-Token)
 
     @property
     def subject(self) -> str:
@@ -212,7 +213,7 @@ def decide(
 ) -> Decision:
     """`behaviour` is the subject's profile (behavioural audience conditions read it);
     `explain` adds to a `not_in_audience` decision the conditions that failed."""
-    if device.device_id in engagement.test_device_ids:
+    if device.test and device.device_id in engagement.test_device_ids:
         trigger = _trigger_problem(engagement, occasion)
         if trigger is not None:
             return trigger

@@ -16,7 +16,11 @@ def main() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     port = int(os.environ.get("HERALD_PORT", "8000"))
-    herald = LocalHerald(port=port, root_key=os.environ.get("HERALD_ROOT_KEY") or None)
+    try:
+        herald = LocalHerald(port=port, root_key=os.environ.get("HERALD_ROOT_KEY") or None)
+    except ValueError as error:  # a weak HERALD_ROOT_KEY
+        print(error, file=sys.stderr)
+        return 2
     try:
         herald.start()
     except OSError as error:  # most likely the port is taken

@@ -105,6 +105,8 @@ class LocalHerald:
         `rate_interval` runs the `@app.schedule` functions (the sweep) that often instead of
         at their rate."""
         self.port = port
+        if root_key is not None and (problem := keys.root_key_problem(root_key)):
+            raise ValueError(f"HERALD_ROOT_KEY: {problem}")
         self.root_key = root_key or keys.new_root_key()
         self._mock = mock_aws() if mock else None
         self._app = app

@@ -20,14 +20,14 @@ from typing import Any
 from chalicelib import observability
 from chalicelib.adapters.dynamo import App, AudienceRules, Deliveries, Devices, Engagements
 from chalicelib.api.models import FetchMessages
-from chalicelib.domain import eligibility, rules, templates
+from chalicelib.domain import eligibility, enrolment, identity, rules, templates
 from chalicelib.domain.eligibility import CompiledEngagement, Decision, ImpressionHistory
 from chalicelib.domain.history import records_control
 from chalicelib.domain.lifecycle import ACTIVE, SCHEDULED
 from chalicelib.domain.localization import localize
 from chalicelib.domain.profile import ProfileView
 from chalicelib.errors import NotFound
-from chalicelib.services import clock
+from chalicelib.services import access, clock
 from chalicelib.services.access import Access
 from chalicelib.services.devices import check_device_id
 from chalicelib.services.ingestion import ControlAssignments
@@ -137,12 +137,15 @@ class DeliveryService:
         device_id: str,
         client_key: str | None,
         request: FetchMessages,
+        test_token: str | None = None,
     ) -> dict:
         check_device_id(device_id)
+        token = access.client_token(app_id, client_key)  # refused before any read
         app, stored_device = self._devices.app_and_device(app_id, device_id)
-        self._access.require_client(app_id, client_key, known_app=app)
+        self._access.verify_client(app, token)
         catalog = self._catalogs.for_app(app)
-        device = _device(device_id, stored_device)
+        test = enrolment.holds_token(enrolment.load(app.test_devices), device_id, test_token)
+        device = _device(device_id, stored_device, app, test)
         now = clock.now()
         occasion = eligibility.OnEvent(request.event, request.attributes)
         candidates = catalog.by_event.get(request.event, ())
@@ -172,7 +175,7 @@ class DeliveryService:
         if stored_device is None:
             return None
         catalog = self._catalogs.for_app(app)
-        device = _device(device_id, stored_device)
+        device = _device(device_id, stored_device, app)
         shown = self._eligible(app_id, device, catalog.engagements, occasion, clock.now())
         values = _template_values(device, {})  # no triggering event is known yet
         observability.count(observability.FETCHES)
@@ -218,7 +221,8 @@ class DeliveryService:
         if app is None:
             raise NotFound(f"no app {app_id}")
         catalog = self._catalogs.for_app(app)
-        device = _device(device_id, stored_device)
+        enrolled = device_id in enrolment.load(app.test_devices)  # as with its test token
+        device = _device(device_id, stored_device, app, enrolled)
         record = self._deliveries.of_subject(app_id, device.subject)
         now = clock.now()
         behaviour = ProfileView(record.profile, now.timestamp())
@@ -284,10 +288,22 @@ def _priority_order(engagement: CompiledEngagement) -> tuple:
     return (engagement.priority, -engagement.start_at.timestamp())
 
 
-def _device(device_id: str, stored) -> eligibility.Device:
+def _device(device_id: str, stored, app: App, test: bool = False) -> eligibility.Device:
+    """The device as eligibility sees it: anonymous (no user id) when the app requires proof of
+    user ids and this one's is not proven by a valid secret (SPEC §7.1)."""
     if stored is None:
-        return eligibility.Device(device_id=device_id, registered=False)
-    return eligibility.Device(device_id=device_id, registered=True, fields=stored.fields)
+        return eligibility.Device(device_id=device_id, registered=False, test=test)
+    fields = {name: value for name, value in stored.fields.items() if name != "user_verified_by"}
+    user_id = identity.trusted_user(
+        app.identity,
+        identity.load(app.identity_secrets),
+        fields.get("user_id"),
+        stored.fields.get("user_verified_by"),
+        clock.now(),
+    )
+    if user_id is None:
+        fields.pop("user_id", None)
+    return eligibility.Device(device_id=device_id, registered=True, fields=fields, test=test)
 
 
 def _template_values(

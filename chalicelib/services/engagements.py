@@ -66,6 +66,15 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return merged
 
 
+def _check_test_devices(device_ids: list[str], enrolled: frozenset[str]) -> None:
+    unknown = [device_id for device_id in device_ids if device_id not in enrolled]
+    if unknown:
+        raise InvalidInput(
+            f"test_device_ids: {', '.join(unknown)} not enrolled: enrol test devices with "
+            "POST /v1/apps/{app_id}/test-devices first"
+        )
+
+
 def _window(spec: EngagementSpec) -> Window:
     return Window(spec.schedule.start_at, spec.schedule.end_at)
 
@@ -81,8 +90,12 @@ class EngagementService:
 
     # --- admin routes -------------------------------------------------------------------------
 
-    def create(self, app_id: str, raw_body: bytes | None) -> dict:
+    def create(
+        self, app_id: str, raw_body: bytes | None, enrolled: frozenset[str] = frozenset()
+    ) -> dict:
+        """`enrolled`: the app's enrolled test devices, the only ones test_device_ids may name."""
         request = bodies.parse(CreateEngagement, raw_body)
+        _check_test_devices(request.test_device_ids, enrolled)
         now = clock.now()
         window = _window(request)
         try:
@@ -125,7 +138,12 @@ class EngagementService:
         }
 
     def update(
-        self, app_id: str, engagement_id: str, raw_body: bytes | None, if_match: str | None
+        self,
+        app_id: str,
+        engagement_id: str,
+        raw_body: bytes | None,
+        if_match: str | None,
+        enrolled: frozenset[str] = frozenset(),
     ) -> dict:
         current = self._load(app_id, engagement_id)
         patch = bodies.parse_json_object(raw_body)
@@ -135,6 +153,8 @@ class EngagementService:
                 raise InvalidInput(f"{field}: read-only{hint}")
         check_version(if_match, current.version, required=True)
         spec = bodies.validate(EngagementSpec, merge_patch(current.spec, patch))
+        kept = set(current.spec.get("test_device_ids", []))  # withdrawn since: harmless, kept
+        _check_test_devices([d for d in spec.test_device_ids if d not in kept], enrolled)
         before = EngagementSpec.model_validate_json(json.dumps(current.spec))
         now = clock.now()
         if _has_run(current, now) and spec.assignment_fields != before.assignment_fields:

@@ -70,7 +70,16 @@ from chalicelib.api.models import (
     QueuedEvent,
     QueuedEvents,
 )
-from chalicelib.domain import assignment, history, integrity, profile, questions, rules, tally
+from chalicelib.domain import (
+    assignment,
+    history,
+    identity,
+    integrity,
+    profile,
+    questions,
+    rules,
+    tally,
+)
 from chalicelib.domain.eligibility import Device
 from chalicelib.domain.history import Entry
 from chalicelib.domain.integrity import ENGAGED_TYPES
@@ -437,9 +446,9 @@ class EventConsumer:
         return list(dict.fromkeys(mid for mid, _body in messages if mid in failed))
 
     def _count_app(self, app_id: str, pending: list[_Pending]) -> set[str]:
-        facts = self._facts(app_id)
+        app, facts = self._facts(app_id)
         remaining = [p for p in pending if _known(p.event, facts, app_id)]
-        users = self._device_users.user_ids(app_id, {p.event.device_id for p in remaining})
+        users = self._users(app, {p.event.device_id for p in remaining})
         for p in remaining:
             p.refusal = _refusal(p.event, facts, p.event.device_id in users)
             if p.refusal is not None:
@@ -502,14 +511,28 @@ class EventConsumer:
                 failed |= {message for p in group for message in p.messages}
         return failed
 
-    def _facts(self, app_id: str) -> dict[str, EngagementFacts]:
-        """The app's engagements, re-read only when its catalog version moved ({} if no app)."""
-        app = self._apps.get(app_id)
+    def _users(self, app: App | None, device_ids: set[str]) -> dict[str, str | None]:
+        """The registered devices among `device_ids`, each with the user it counts for: None
+        (the device itself) when the app requires proven user ids and its is not (SPEC §7.1)."""
         if app is None:
             return {}
+        secrets = identity.load(app.identity_secrets)
+        now = clock.now()
+        return {
+            device_id: identity.trusted_user(app.identity, secrets, user_id, verified_by, now)
+            for device_id, (user_id, verified_by) in self._device_users.identities(
+                app.app_id, device_ids
+            ).items()
+        }
+
+    def _facts(self, app_id: str) -> tuple[App | None, dict[str, EngagementFacts]]:
+        """The app and its engagements, re-read only when its catalog version moved."""
+        app = self._apps.get(app_id)
+        if app is None:
+            return None, {}
         cached = self._catalogs.get(app_id)
         if cached is not None and cached[0] == app.catalog_version:
-            return cached[1]
+            return app, cached[1]
         stored = self._engagements.all_of_app(app_id)
         facts = {
             engagement.engagement_id: EngagementFacts.of(engagement.engagement_id, engagement.spec)
@@ -519,7 +542,7 @@ class EventConsumer:
             self._catalogs.pop(next(iter(self._catalogs)))
         self._catalogs[app_id] = (app.catalog_version, facts)
         self._pinned[app_id] = self._counted_events(app_id, stored)
-        return facts
+        return app, facts
 
     def _counted_events(self, app_id: str, stored: list) -> frozenset[str]:
         """The custom event names the audiences of the app's engagements count: a subject's

@@ -68,7 +68,10 @@ class ReportService:
         if self._engagements.get(app_id, engagement_id) is None:
             raise NotFound(f"no engagement {engagement_id}")
         answers, last = self._counts.answers(
-            app_id, engagement_id, paging.parse_limit(limit), paging.decode_cursor(cursor)
+            app_id,
+            engagement_id,
+            paging.parse_limit(limit),
+            paging.decode_cursor(cursor, paging.ANSWER_CURSOR),
         )
         return {
             "engagement_id": engagement_id,

@@ -33,17 +33,18 @@ def register(api, shop, device_id, **fields):
     return reply
 
 
-def fetch(api, shop, device_id, event=None):
+def fetch(api, shop, device_id, event=None, test_token=None):
     query = f"?event={event}" if event else ""
+    token = {"X_Herald_Test_Token": test_token} if test_token else {}
     reply = api.get(
-        f"{shop.path}/devices/{device_id}/messages{query}", X_Client_Key=shop.client_key
+        f"{shop.path}/devices/{device_id}/messages{query}", X_Client_Key=shop.client_key, **token
     )
     assert reply.status == 200, reply.body
     return reply.body
 
 
-def shown_ids(api, shop, device_id, event=None) -> list[str]:
-    return [m["engagement_id"] for m in fetch(api, shop, device_id, event)["messages"]]
+def shown_ids(api, shop, device_id, event=None, test_token=None) -> list[str]:
+    return [m["engagement_id"] for m in fetch(api, shop, device_id, event, test_token)["messages"]]
 
 
 def explain(api, shop, device_id, event=None) -> dict:

@@ -31,7 +31,16 @@ def test_the_name_changes_and_the_rest_stays(api, shop):
     assert reply.status == 200
     assert reply.body["name"] == "Shop EU"
     assert reply.body["web_origins"] == ["https://shop.example.com"]
-    assert set(reply.body) == {"app_id", "name", "created_at", "web_origins", "pinpoint"}
+    assert set(reply.body) == {
+        "app_id",
+        "name",
+        "created_at",
+        "web_origins",
+        "keys",
+        "identity",
+        "identity_secrets",
+        "pinpoint",
+    }
 
 
 def test_an_empty_patch_changes_nothing(api, shop):

@@ -17,16 +17,31 @@ def test_root_creates_an_app_and_sees_its_keys_once(api):
         "created_at",
         "web_origins",
         "pinpoint",
+        "keys",
+        "identity",
+        "identity_secrets",
     }
     assert reply.body["name"] == "Shop"
+    assert reply.headers["Cache-Control"] == "no-store"
     again = api.get(f"/v1/apps/{reply.body['app_id']}", key=reply.body["admin_key"])
     assert again.status == 200
+    fingerprints = {
+        kind: {
+            "fingerprint": keys.hash_key(reply.body[f"{kind}_key"])[:16],
+            "since": reply.body["created_at"],
+            "previous": None,
+        }
+        for kind in ("admin", "client")
+    }
     assert again.body == {
         "app_id": reply.body["app_id"],
         "name": "Shop",
         "created_at": reply.body["created_at"],
         "web_origins": [],
         "pinpoint": {"enabled": False},
+        "keys": fingerprints,
+        "identity": "off",
+        "identity_secrets": [],
     }
 
 
@@ -114,16 +129,18 @@ def test_an_unknown_app_id_is_answered_like_any_other_app_not_the_keys_own(api, 
     assert api.get("/v1/apps/app0000000000000000", key=stranger).status == 401
 
 
-def test_rotation_replaces_both_keys_at_once(api, shop):
+def test_rotation_without_a_body_replaces_both_keys(api, shop):
+    """SPEC §7.4 changed this: the old client key keeps working for 7 days (tests/api/
+    test_keys.py), the old admin key stops at once."""
     reply = api.post(shop.path + "/keys/rotate", key=shop.admin_key)
     assert reply.status == 200
-    assert set(reply.body) == {"app_id", "admin_key", "client_key"}
+    assert set(reply.body) >= {"app_id", "admin_key", "client_key"}
     assert reply.body["admin_key"] != shop.admin_key
     assert api.get(shop.path, key=shop.admin_key).status == 401
     assert api.get(shop.path, key=reply.body["admin_key"]).status == 200
     stored = store_snapshot()["herald-dev-apps"][0]
     assert keys.hash_key(reply.body["client_key"]) in stored
-    assert keys.hash_key(shop.client_key) not in stored
+    assert keys.hash_key(shop.admin_key) not in stored
 
 
 def test_rotating_another_apps_keys_is_forbidden(api, shop, other_shop):

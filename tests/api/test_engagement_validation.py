@@ -73,7 +73,7 @@ CASES = {
         lambda b: message_a(b)["buttons"][0].update(
             action={"type": "url", "target": "ftp://x.example.com"}
         ),
-        "http(s) URL",
+        "https URL",
     ),
     "deep link without target": (
         lambda b: message_a(b)["buttons"][0].update(action={"type": "deep_link"}),

@@ -278,6 +278,10 @@ def test_the_daily_cap_counts_the_devices_own_calendar_day(api, shop):
 
 
 def test_test_devices_see_drafts_paused_and_out_of_percent_engagements(api, shop):
+    """SPEC §7.2 changed this: a test device is enrolled and fetches with its test token
+    (tests/api/test_test_devices.py has the attacks)."""
+    enrolled = {"device_id": "qa-phone-1", "label": "QA"}
+    token = api.post(shop.path + "/test-devices", enrolled, key=shop.admin_key).body["test_token"]
     now = datetime.now(UTC)
     later = {
         "start_at": (now + timedelta(days=3)).isoformat(),
@@ -296,13 +300,13 @@ def test_test_devices_see_drafts_paused_and_out_of_percent_engagements(api, shop
         ),
     )
     seed_impressions(shop.app_id, "device:qa-phone-1", draft, [now - timedelta(minutes=1)])
-    [message] = fetch(api, shop, "qa-phone-1")["messages"]
+    [message] = fetch(api, shop, "qa-phone-1", test_token=token)["messages"]
     assert message["engagement_id"] == draft and message["test"] is True
-    assert shown_ids(api, shop, "qa-phone-1", "purchase") == []
+    assert shown_ids(api, shop, "qa-phone-1", "purchase", test_token=token) == []
     assert shown_ids(api, shop, "ordinary-phone") == []
     paused = create_engagement(api, shop, live_engagement("Paused", test_device_ids=["qa-phone-1"]))
     api.post(f"{shop.path}/engagements/{paused}/pause", key=shop.admin_key)
-    assert set(shown_ids(api, shop, "qa-phone-1")) == {draft, paused}
+    assert set(shown_ids(api, shop, "qa-phone-1", test_token=token)) == {draft, paused}
 
 
 def test_messages_come_by_priority_then_latest_start_at_most_five(api, shop):

@@ -82,7 +82,10 @@ def test_one_getitem_when_the_catalog_is_warm_and_nothing_is_written(api, shop, 
     original = BaseClient._make_api_call
 
     def counted(client, operation, params):
-        calls.append((client.meta.service_model.service_name, operation))
+        # the test client feeds the engagements stream after each request, as Lambda would in
+        # another invocation: those reads are not the route's
+        if client.meta.service_model.service_name != "dynamodbstreams":
+            calls.append((client.meta.service_model.service_name, operation))
         return original(client, operation, params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", counted)

@@ -100,6 +100,20 @@ def test_wizard_creates_an_ab_engagement_that_the_list_shows(new_page, herald, h
     page = new_page()
     sign_in(page, herald, app["admin_key"])
     shots.take(page, "engagements-empty")
+
+    # An enrolled test device (SPEC §7.2), which step 4 names: its token and link shown once.
+    page.get_by_role("link", name="Test devices").click()
+    expect(page.get_by_role("heading", level=1, name="Test devices")).to_be_visible()
+    expect(page.get_by_text("No test device is enrolled yet.")).to_be_visible()
+    page.get_by_label("Device id").fill("qa-phone-1")
+    page.get_by_label("Label").fill("QA iPhone")
+    page.get_by_role("button", name="Enrol").click()
+    link = rf"^herald-test://enrol\?app_id={app['app_id']}&device_id=qa-phone-1"
+    link += r"&test_token=herald_test_[0-9a-f]{64}$"
+    expect(page.get_by_label("Enrolment link")).to_have_value(re.compile(link))
+    expect(page.locator('tr[data-device="qa-phone-1"]')).to_contain_text("QA iPhone")
+    assert unlabelled_controls(page) == []
+    shots.take(page, "test-devices")
     page.get_by_role("link", name="New engagement").first.click()
 
     # 1. Name and description; Enter goes to the next step, whose heading gets the focus.

@@ -63,6 +63,11 @@ def main() -> dict:
             steps["create_engagement"] = engagement.status_code
             assert engagement.status_code == 201, engagement.body
             engagement_id = json.loads(engagement.body)["engagement_id"]
+            # the engagements stream makes the schedules, as Lambda would moments later
+            from chalicelib.local.stream import StreamFeeder, stream_sources
+
+            [source] = stream_sources(herald.app)
+            StreamFeeder(herald.app, source, get_settings()).drain()
             scheduler = boto3.client("scheduler", region_name=get_settings().region)
             schedule = scheduler.get_schedule(
                 Name=f"{engagement_id}-start", GroupName=get_settings().schedule_group

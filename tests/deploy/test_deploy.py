@@ -3,6 +3,7 @@
 import io
 import json
 import shutil
+import stat
 import zipfile
 
 import boto3
@@ -12,6 +13,7 @@ from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
 from moto import mock_aws
 
 from app import app
+from chalicelib.domain import keys
 from deploy import config, infra, outbox
 from deploy.stack import Deployer, DeployError, stack_name
 
@@ -107,6 +109,13 @@ def test_the_stack_is_created_and_its_outputs_become_the_stage_variables(session
     during = run["config"]["stages"]["dev"]["environment_variables"]
     assert len(during["HERALD_ROOT_KEY_HASH"]) == 64
     assert any("New root key" in line for line in logs)
+    # the new root key is in a file only its owner reads, never in the output (SPEC §7.4)
+    key_file = config_copy.parent / "root-keys" / "dev"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    root_key = key_file.read_text().strip()
+    assert keys.root_key_problem(root_key) is None
+    assert keys.hash_key(root_key) == during["HERALD_ROOT_KEY_HASH"]
+    assert not any(root_key in line for line in logs)
     mappings = session.client("lambda").list_event_source_mappings()["EventSourceMappings"]
     polled = [s for s in app.event_sources if not isinstance(s, ScheduledEventConfig)]
     assert len(mappings) == len(polled)

@@ -35,6 +35,7 @@ def compiled(status="active", **spec):
 
 
 DEVICE = Device("d-1", registered=True, fields={"user_id": "u-1"})
+TEST_DEVICE = Device("d-1", registered=True, fields={"user_id": "u-1"}, test=True)
 NO_HISTORY = eligibility.NO_HISTORY
 
 
@@ -90,6 +91,7 @@ def test_on_any_event_every_other_check_still_applies_in_order():
 
 def test_a_test_device_skips_all_but_the_trigger_on_any_event_too():
     engagement = compiled(status="draft", test_device_ids=["d-1"])
-    shown = decide(engagement, DEVICE, NO_HISTORY, ALWAYS, NOW)
+    assert decide(engagement, DEVICE, NO_HISTORY, ALWAYS, NOW).reason == "not_active"  # no token
+    shown = decide(engagement, TEST_DEVICE, NO_HISTORY, ALWAYS, NOW)
     assert (shown.eligible, shown.test, shown.variant) == (True, True, "A")
-    assert decide(engagement, DEVICE, NO_HISTORY, NEVER, NOW).reason == "trigger_unsupported"
+    assert decide(engagement, TEST_DEVICE, NO_HISTORY, NEVER, NOW).reason == "trigger_unsupported"

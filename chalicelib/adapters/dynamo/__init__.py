@@ -11,6 +11,7 @@ from chalicelib.adapters.dynamo.catalog import (
     Audiences,
     Engagement,
     Engagements,
+    TrustChanged,
 )
 from chalicelib.adapters.dynamo.counting import (
     EVENT_MARKER_LIFETIME,
@@ -82,6 +83,7 @@ __all__ = [
     "Page",
     "ReachWrite",
     "TransactionFailed",
+    "TrustChanged",
     "answer_id",
     "bind",
     "counter_bucket",

@@ -26,6 +26,10 @@ from chalicelib.adapters.dynamo.transactions import (
 from chalicelib.settings import Settings
 
 
+class TrustChanged(Exception):
+    """The app's keys, identity or test devices changed since they were read."""
+
+
 @dataclass(frozen=True)
 class App:
     app_id: str
@@ -36,6 +40,15 @@ class App:
     catalog_version: int = 0
     web_origins: tuple[str, ...] = ()
     pinpoint_enabled: bool = False
+    admin_key_since: str | None = None
+    client_key_since: str | None = None
+    previous_admin_key_hash: str | None = None
+    previous_admin_key_expires_at: str | None = None
+    previous_client_key_hash: str | None = None
+    previous_client_key_expires_at: str | None = None
+    identity: str | None = None
+    identity_secrets: str | None = None  # JSON, see AppRecord
+    test_devices: str | None = None  # JSON, see AppRecord
 
 
 @dataclass(frozen=True)
@@ -85,7 +98,22 @@ def app_row(record: AppRecord) -> App:
         catalog_version=int(record.catalog_version or 0),
         web_origins=tuple(record.web_origins or ()),
         pinpoint_enabled=bool(record.pinpoint and record.pinpoint.enabled),
+        **{name: getattr(record, name) for name in TRUST_FIELDS},
     )
+
+
+# The app's attributes that keys, identity and test devices keep (see AppRecord).
+TRUST_FIELDS = (
+    "admin_key_since",
+    "client_key_since",
+    "previous_admin_key_hash",
+    "previous_admin_key_expires_at",
+    "previous_client_key_hash",
+    "previous_client_key_expires_at",
+    "identity",
+    "identity_secrets",
+    "test_devices",
+)
 
 
 def _bump_catalog(tx: Transaction, app_id: str) -> None:
@@ -123,17 +151,26 @@ class Apps:
         record.update(actions=actions, condition=AppRecord.app_id.exists())
         return app_row(record)
 
-    def replace_keys(
-        self, app_id: str, admin_key_hash: str, client_key_hash: str, now: str
-    ) -> None:
-        AppRecord(app_id).update(
-            actions=[
-                AppRecord.admin_key_hash.set(admin_key_hash),
-                AppRecord.client_key_hash.set(client_key_hash),
-                AppRecord.keys_rotated_at.set(now),
-            ],
-            condition=AppRecord.app_id.exists(),
-        )
+    def update_trust(self, app: App, changes: dict[str, Any], read: tuple[str, ...]) -> App:
+        """Set TRUST_FIELDS attributes (None removes one), on condition that the attributes named
+        in `read` (and every changed one) are still as `app` has them: two owners rotating at
+        once cannot both replace the same key. TrustChanged when they are not."""
+        actions = []
+        for name, value in changes.items():
+            attribute = getattr(AppRecord, name)
+            actions.append(attribute.set(value) if value is not None else attribute.remove())
+        condition = AppRecord.app_id.exists()
+        for name in dict.fromkeys((*read, *changes)):
+            attribute, before = getattr(AppRecord, name), getattr(app, name)
+            condition &= attribute.does_not_exist() if before is None else attribute == before
+        record = AppRecord(app.app_id)
+        try:
+            record.update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise TrustChanged(app.app_id) from error
+            raise
+        return app_row(record)
 
 
 def _audience(record: AudienceRecord) -> Audience:

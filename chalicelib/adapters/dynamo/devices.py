@@ -38,7 +38,15 @@ def _device(record: DeviceRecord) -> Device:
 
 
 UNPROCESSED_RETRIES = 3
-DEVICE_FIELDS = ("user_id", "platform", "os_version", "app_version", "locale", "timezone")
+DEVICE_FIELDS = (
+    "user_id",
+    "user_verified_by",
+    "platform",
+    "os_version",
+    "app_version",
+    "locale",
+    "timezone",
+)
 
 
 class Devices:
@@ -129,10 +137,13 @@ class DeviceUsers:
     def __init__(self, settings: Settings):
         bind(settings)
 
-    def user_ids(self, app_id: str, device_ids: set[str]) -> dict[str, str | None]:
-        """user_id (or None) of each registered device among `device_ids`."""
+    def identities(
+        self, app_id: str, device_ids: set[str]
+    ) -> dict[str, tuple[str | None, str | None]]:
+        """(user_id, user_verified_by) of each registered device among `device_ids`."""
         if not device_ids:
             return {}
         keys = [(app_id, device_id) for device_id in sorted(device_ids)]
-        found = DeviceRecord.batch_get(keys, attributes_to_get=["app_id", "device_id", "user_id"])
-        return {record.device_id: record.user_id for record in found}
+        wanted = ["app_id", "device_id", "user_id", "user_verified_by"]
+        found = DeviceRecord.batch_get(keys, attributes_to_get=wanted)
+        return {record.device_id: (record.user_id, record.user_verified_by) for record in found}

@@ -36,6 +36,21 @@ class AppRecord(Model):
     client_key_hash = UnicodeAttribute()
     created_at = UnicodeAttribute()
     keys_rotated_at = UnicodeAttribute(null=True)
+    # Key rotation (SPEC §7.4): when each current key was made, and the key it replaced, still
+    # valid until its overlap ends (hashes only, like the current keys).
+    admin_key_since = UnicodeAttribute(null=True)
+    client_key_since = UnicodeAttribute(null=True)
+    previous_admin_key_hash = UnicodeAttribute(null=True)
+    previous_admin_key_expires_at = UnicodeAttribute(null=True)
+    previous_client_key_hash = UnicodeAttribute(null=True)
+    previous_client_key_expires_at = UnicodeAttribute(null=True)
+    # Identity verification (SPEC §7.1): "required" or absent; the secrets as JSON
+    # [{"secret_id", "secret", "expires_at"}] (README "Security model": how they are protected)
+    identity = UnicodeAttribute(null=True)
+    identity_secrets = UnicodeAttribute(null=True)
+    # Enrolled test devices (SPEC §7.2) as JSON {device_id: {"label", "token_hash",
+    # "enrolled_at"}}: on the app, so the fetch checks a test token with no extra request.
+    test_devices = UnicodeAttribute(null=True)
     web_origins = ListAttribute(of=UnicodeAttribute, null=True)  # for CORS, exact origins
     pinpoint = PinpointSettings(null=True)  # the Pinpoint dialect, off when absent
     # Bumped by every write that can change what a device is shown (engagements, audiences):
@@ -131,6 +146,7 @@ class DeviceRecord(Model):
     locale = UnicodeAttribute(null=True)
     timezone = UnicodeAttribute(null=True)
     attributes = UnicodeAttribute(null=True)  # custom attributes as JSON
+    user_verified_by = UnicodeAttribute(null=True)  # the identity secret that proved user_id
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 

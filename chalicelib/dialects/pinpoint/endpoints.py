@@ -28,6 +28,14 @@ def _one_value(values: list[str]) -> str:
     return values[0] if len(values) == 1 else ",".join(values)
 
 
+def user_token(request: EndpointRequest) -> str | None:
+    """The `herald_user_token` user attribute: how an Amplify app proves its user id."""
+    if request.User is None:
+        return None
+    values = (request.User.UserAttributes or {}).get(USER_TOKEN_ATTRIBUTE)
+    return values[0] if values else None
+
+
 def merged_fields(stored: dict[str, Any] | None, request: EndpointRequest) -> dict[str, Any]:
     """The device's fields after this update (RegisterDevice's shape, not yet validated)."""
     fields = {key: value for key, value in (stored or {}).items() if key != "attributes"}

@@ -77,6 +77,7 @@ class PinpointDialect:
             endpoint_id,
             authorize=self.enabled,
             merge=lambda stored: endpoints.merged_fields(stored, request),
+            user_token=endpoints.user_token(request),
         )
 
     # --- GetInAppMessages ------------------------------------------------------------------

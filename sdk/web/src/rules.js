@@ -65,7 +65,7 @@ function asNumber(value) {
  */
 function parseVersion(value) {
   if (typeof value !== "string") return null;
-  const core = VERSION_PREFIX.exec(asciiDigits(value.replace(TRIM, "")));
+  const core = VERSION_PREFIX.exec(value.replace(TRIM, ""));
   if (!core) return null;
   const parts = core[0].split(".").map(Number);
   while (parts.length < 4) parts.push(0);
