@@ -174,3 +174,26 @@ def test_the_readmes_node_lines_compute_the_same_token_as_python(api, shop):
     assert computed == user_token(secret, "u-42")
     reply = register(api, shop, "d-1", user_id="u-42", user_token=computed)
     assert reply.status == 201
+
+
+def test_an_amplify_app_proves_its_user_with_the_herald_user_token_attribute(api, shop, at_now):
+    """The Pinpoint dialect's UpdateEndpoint goes through the same proof as register (SPEC §7.1)."""
+    assert api.patch(shop.path, {"pinpoint": {"enabled": True}}, key=shop.admin_key).status == 200
+    secret = require_identity(api, shop)["identity_secret"]
+    engagement_id = create_engagement(api, shop, for_the_victim())
+    path = f"{shop.path}/endpoints/ep-victim"
+
+    def update(**attributes):
+        user = {"UserId": "u-victim", "UserAttributes": attributes}
+        return api.put(path, {"ChannelType": "IN_APP", "User": user})
+
+    before = store_snapshot()
+    for attempt in ({}, {"herald_user_token": [user_token(secret, "u-attacker")]}):
+        reply = update(**attempt)
+        # Pinpoint's shape has no 401: its refusals are 403 ForbiddenException
+        assert (reply.status, reply.body["Code"]) == (403, "ForbiddenException"), reply.body
+        assert "user_token" in reply.body["message"]
+    assert store_snapshot() == before
+    assert update(herald_user_token=[user_token(secret, "u-victim")]).status == 202
+    campaigns = api.get(path + "/inappmessages").body["InAppMessageCampaigns"]
+    assert [campaign["CampaignId"] for campaign in campaigns] == [engagement_id]
