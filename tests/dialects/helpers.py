@@ -1,9 +1,8 @@
-"""What the dialect tests share: an app with the Pinpoint dialect on, engagements running now."""
+"""What the dialect tests share: an app with the Pinpoint dialect on, and its report totals."""
 
 import json
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime, timedelta
 
 from tests.conftest import ROOT_KEY
 
@@ -62,21 +61,6 @@ class HeraldApp:
     def explain(self, device_id: str) -> dict:
         answer = self.admin("GET", f"/devices/{device_id}/messages/explain?dialect=pinpoint")
         return {item["engagement_id"]: item for item in answer["engagements"]}
-
-
-def running(name: str, **overrides) -> dict:
-    """An engagement running from an hour ago to a week ahead."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    body = {
-        "name": name,
-        "variants": [{"key": "A", "message": {"layout": "modal", "title": f"{name} title"}}],
-        "schedule": {
-            "start_at": (now - timedelta(hours=1)).isoformat(),
-            "end_at": (now + timedelta(days=7)).isoformat(),
-        },
-    }
-    body.update(overrides)
-    return body
 
 
 def variant_totals(report: dict, key: str) -> tuple[int, int, int]:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.dialects.helpers import HeraldApp, running, variant_totals
+from tests.api.device_helpers import live_engagement
+from tests.dialects.helpers import HeraldApp, variant_totals
 from tests.local.waiting import wait_for
 
 AMPLIFY = Path(__file__).parent / "amplify"
@@ -64,7 +65,7 @@ def event_ids(run: dict) -> list[str]:
     ]
 
 
-SPRING = running(
+SPRING = live_engagement(
     "Spring sale",
     variants=[
         {

@@ -11,7 +11,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.assignment import assign, pick_variant
-from tests.dialects.helpers import HeraldApp, running, variant_totals
+from tests.api.device_helpers import live_engagement
+from tests.dialects.helpers import HeraldApp, variant_totals
 from tests.local.waiting import wait_for
 
 SPRING = {
@@ -52,7 +53,7 @@ def spring_sale() -> dict:
     buy = {"id": "buy", "label": "Shop now", "action": {"type": "deep_link", "target": "shop://s"}}
     later = {"id": "later", "label": "Later", "action": {"type": "dismiss"}}
     go = {"id": "buy", "label": "Go", "action": {"type": "url", "target": "https://s.example"}}
-    return running(
+    return live_engagement(
         "Spring sale",
         ab_test=True,
         variants=[variant("A", "modal", [buy, later]), variant("B", "banner_top", [go])],
@@ -107,11 +108,13 @@ def scene(herald):
     shop = HeraldApp(herald.url)
     ids = {
         "spring": shop.engagement(spring_sale()),
-        "holdout": shop.engagement(running("Holdout", control_percent=50, priority=3)),
-        "paused": shop.engagement(running("Paused")),
-        "once": shop.engagement(running("Once", frequency={"max_impressions": 1}, priority=4)),
+        "holdout": shop.engagement(live_engagement("Holdout", control_percent=50, priority=3)),
+        "paused": shop.engagement(live_engagement("Paused")),
+        "once": shop.engagement(
+            live_engagement("Once", frequency={"max_impressions": 1}, priority=4)
+        ),
         "ne": shop.engagement(
-            running(
+            live_engagement(
                 "Not on home",
                 trigger={
                     "event": "app_launch",
@@ -130,7 +133,7 @@ def scene(herald):
         },
     )
     ids["french"] = shop.engagement(
-        running("Bonjour", audience={"audience_ids": [french["audience_id"]]})
+        live_engagement("Bonjour", audience={"audience_ids": [french["audience_id"]]})
     )
     return shop, ids
 

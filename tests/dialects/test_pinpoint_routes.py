@@ -8,8 +8,8 @@ import boto3
 import pytest
 
 from chalicelib.settings import get_settings
+from tests.api.device_helpers import live_engagement
 from tests.conftest import store_snapshot
-from tests.dialects.helpers import running
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_updates_merge_into_the_endpoint_as_pinpoints_do(api, enabled):
     user = {"User": {"UserId": "u-1", "UserAttributes": {"herald_user_token": ["t"], "vip": ["y"]}}}
     assert api.put(endpoint_path(enabled), user).status == 202
 
-    engagement = running(
+    engagement = live_engagement(
         "Gold in France",
         audience={"user_ids": ["u-1"]},
     )
@@ -126,7 +126,7 @@ def test_updates_merge_into_the_endpoint_as_pinpoints_do(api, enabled):
     }
     made = api.post(enabled.path + "/audiences", audience, key=enabled.admin_key)
     assert made.status == 201, made.body
-    targeted = running("Rules", audience={"audience_ids": [made.body["audience_id"]]})
+    targeted = live_engagement("Rules", audience={"audience_ids": [made.body["audience_id"]]})
     rule_id = api.post(enabled.path + "/engagements", targeted, key=enabled.admin_key).body[
         "engagement_id"
     ]
@@ -173,7 +173,7 @@ def test_an_oversize_update_or_a_bad_endpoint_id_changes_nothing(api, enabled):
 
 
 def test_an_unknown_endpoint_gets_an_empty_list_and_nothing_is_recorded(api, enabled):
-    api.post(enabled.path + "/engagements", running("Hi"), key=enabled.admin_key)
+    api.post(enabled.path + "/engagements", live_engagement("Hi"), key=enabled.admin_key)
     before = store_snapshot()
     reply = api.get(endpoint_path(enabled, "never-registered") + "/inappmessages")
     assert (reply.status, reply.body) == (200, {"InAppMessageCampaigns": []})
