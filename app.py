@@ -16,6 +16,7 @@ from chalicelib.domain.eligibility import OnEvent
 from chalicelib.errors import HeraldError, InvalidInput, NotFound, ServiceUnavailable
 from chalicelib.services.access import client_token
 from chalicelib.services.apps import app_view
+from chalicelib.services.ingestion import EveryMessageFailed
 from chalicelib.services.trust import test_device_ids
 from chalicelib.settings import engagements_stream_arn, events_queue_name
 from chalicelib.wiring import services
@@ -535,6 +536,9 @@ def consume_events(event):
         failed = services().consumer.consume(messages)
         observability.count(observability.CONSUMER_BATCH_FAILURES, len(failed))
         observability.note(failed=len(failed), failed_message_ids=failed[:10])
+        if messages and len(failed) == len(messages):
+            # a mapping without partial batch responses would delete what a return reports
+            raise EveryMessageFailed(f"every message of the batch of {len(messages)} failed")
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
@@ -591,5 +595,6 @@ def sweep_schedules(event):
     follow their engagement's revision (both from the due index, never a Scan)."""
     with _invocation("sweep", "schedules sweep", event.context):
         repaired = services().engagements.sweep()
+        observability.count(observability.SWEEP_REPAIRS, sum(repaired.values()))
         observability.note(**{f"repaired_{what}": count for what, count in repaired.items()})
     return repaired

@@ -43,6 +43,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import observability
 from chalicelib.adapters.dynamo import (
+    MAX_TRANSACTION_BYTES,
     AnswerWrite,
     App,
     Apps,
@@ -54,6 +55,7 @@ from chalicelib.adapters.dynamo import (
     EventCounts,
     HistoryWrite,
     ReachWrite,
+    TooLarge,
     answer_id,
     counter_bucket,
     counter_key,
@@ -96,7 +98,9 @@ MAX_PAST = timedelta(days=30)
 EVENTS_PER_MESSAGE = 10
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit for TransactWriteItems
+MAX_CHUNK_BYTES = MAX_TRANSACTION_BYTES // 2  # the estimate leaves room for what it leaves out
 MAX_CONTENTION_RETRIES = 5
+TOO_LARGE = "too_large"  # EventsRejected reason of an event no transaction can hold
 CACHED_APPS = 256
 
 
@@ -343,6 +347,15 @@ class _Chunk:
             + len(change.answers)
         )
 
+    def bytes_with(self, change: _Change, state: _State) -> int:
+        """About the bytes of the histories the chunk would rewrite with `change` (the rest of
+        a chunk is small next to them)."""
+        subjects = self.subjects.keys() | change.entries.keys()
+        return sum(
+            len(json.dumps(state.histories.get(subject, {}), ensure_ascii=False).encode())
+            for subject in subjects
+        )
+
     def add(self, pending: _Pending, change: _Change, state: _State) -> None:
         self.pending.append(pending)
         self.answers += change.answers
@@ -396,6 +409,11 @@ def _counter_item(engagement_id: str, increment: Increment) -> tuple[str, str, s
 
 
 _HELD = _Change()  # what _change answers for an event held for its impression
+
+
+class EveryMessageFailed(Exception):
+    """Every message of a batch failed: the handler raises it, so that SQS retries the whole
+    batch even on a mapping that does not read partial batch responses."""
 
 
 class EventConsumer:
@@ -460,6 +478,7 @@ class EventConsumer:
         failed: set[str] = set()
         held: dict[str, _Pending] = {}
         contention = 0
+        max_events = MAX_TRANSACTION_ITEMS
         while remaining:
             state = self._read(app_id, remaining, subjects)
             remaining = [p for p in remaining if p.key not in state.counted]
@@ -471,12 +490,26 @@ class EventConsumer:
                 subjects,
                 now.timestamp(),
                 self._pinned.get(app_id, frozenset()),
+                max_events,
             )
             held.update({p.key: p for p in waiting})
             finished = set(idle) | {p.key for p in waiting}
             for chunk, write in chunks:
                 try:
                     self._counts.commit(write, now)
+                except TooLarge as error:
+                    if len(chunk.pending) > 1:  # bisect: plan again with chunks half as big
+                        max_events = max(1, len(chunk.pending) // 2)
+                        log.info(
+                            "a chunk of %d events is too large (%s); halving",
+                            len(chunk.pending),
+                            error,
+                        )
+                        break
+                    (alone,) = chunk.pending
+                    failed |= self._refuse_too_large(app_id, alone, now, error)
+                    finished.add(alone.key)
+                    continue
                 except Contention as error:
                     contention += 1
                     log.info("counting raced another consumer (%s); reading again", error)
@@ -494,6 +527,29 @@ class EventConsumer:
                 failed |= {message for p in remaining for message in p.messages}
                 break
         return failed | self._hold(app_id, list(held.values()), now.timestamp())
+
+    def _refuse_too_large(
+        self, app_id: str, alone: _Pending, now: datetime, error: TooLarge
+    ) -> set[str]:
+        """Refuse an event whose changes no transaction can hold (a conversion crediting more
+        engagements than one transaction has items for): no retry could ever count it, so it is
+        marked counted, and so refused once whatever SQS redelivers; the messages to retry when
+        even the marker cannot be written."""
+        try:
+            self._counts.commit(CountingWrite((alone.key,), (), (), {}), now)
+        except Contention:
+            return set()  # marked already: another delivery refused it
+        except (PynamoDBException, BotoCoreError) as failure:
+            log.warning("refusal of event %s not written (%s); SQS will retry", alone.key, failure)
+            return set(alone.messages)
+        log.error(
+            "refused event %s of app %s: its changes never fit one transaction (%s)",
+            alone.event.id,
+            app_id,
+            error,
+        )
+        observability.count(observability.EVENTS_REJECTED, reason=TOO_LARGE)
+        return set()
 
     def _hold(self, app_id: str, held: list[_Pending], now: float) -> set[str]:
         """Send held events back to the queue, to be looked at again after their delay; the
@@ -634,11 +690,14 @@ def _plan(
     subjects: Mapping[str, str],
     now: float,
     pinned: frozenset[str] = frozenset(),
+    max_events: int = MAX_TRANSACTION_ITEMS,
 ) -> tuple[list[tuple[_Chunk, CountingWrite]], set[str], list[_Pending]]:
     """The events' changes in chunks that fit a transaction, each with its write, in order (each
     chunk's conditions are what the chunks before it leave); the events that change nothing; and
-    those held for their impression. An event too big for a transaction on its own gets a chunk
-    of its own, whose commit fails."""
+    those held for their impression. A chunk holds at most `max_events` events,
+    MAX_TRANSACTION_ITEMS items and about MAX_CHUNK_BYTES (the histories it rewrites, whole, and
+    its answers); an event too big for a transaction on its own gets a chunk of its own, which the
+    commit refuses (TooLarge)."""
     planned: list[tuple[_Chunk, CountingWrite]] = []
     idle: set[str] = set()
     held: list[_Pending] = []
@@ -651,7 +710,11 @@ def _plan(
         if not change:
             idle.add(p.key)
             continue
-        if chunk.pending and chunk.items_with(change) > MAX_TRANSACTION_ITEMS:
+        if chunk.pending and (
+            len(chunk.pending) >= max_events
+            or chunk.items_with(change) > MAX_TRANSACTION_ITEMS
+            or chunk.bytes_with(change, state) > MAX_CHUNK_BYTES
+        ):
             planned.append((chunk, chunk.write(app_id, state)))
             chunk = _Chunk()
         chunk.add(p, change, state)

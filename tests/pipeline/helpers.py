@@ -14,6 +14,7 @@ from chalice.test import Client
 
 from app import app, consume_events
 from chalicelib.adapters.dynamo import DeviceRecord
+from chalicelib.services.ingestion import EveryMessageFailed
 from chalicelib.settings import get_settings
 
 
@@ -91,8 +92,12 @@ def sqs_event(batch: list[Message]) -> dict:
 
 
 def consume(batch: list[Message]) -> list[str]:
-    """Run the consumer's handler on one batch; the ids it reports failed."""
-    outcome = consume_events(sqs_event(batch), None)
+    """Run the consumer's handler on one batch; the ids it reports failed (all of them when it
+    raises because every one failed, as SQS then retries them all)."""
+    try:
+        outcome = consume_events(sqs_event(batch), None)
+    except EveryMessageFailed:
+        return [message.message_id for message in batch]
     return [failure["itemIdentifier"] for failure in outcome["batchItemFailures"]]
 
 

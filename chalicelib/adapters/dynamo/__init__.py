@@ -15,6 +15,7 @@ from chalicelib.adapters.dynamo.catalog import (
 )
 from chalicelib.adapters.dynamo.counting import (
     EVENT_MARKER_LIFETIME,
+    MAX_TRANSACTION_BYTES,
     Answer,
     AnswerWrite,
     Contention,
@@ -22,6 +23,7 @@ from chalicelib.adapters.dynamo.counting import (
     EventCounts,
     HistoryWrite,
     ReachWrite,
+    TooLarge,
     answer_id,
     counter_bucket,
     counter_key,
@@ -53,6 +55,7 @@ from chalicelib.adapters.dynamo.transactions import Page, TransactionFailed, nam
 
 __all__ = [
     "EVENT_MARKER_LIFETIME",
+    "MAX_TRANSACTION_BYTES",
     "MODELS",
     "Answer",
     "AnswerRecord",
@@ -82,6 +85,7 @@ __all__ = [
     "NameRecord",
     "Page",
     "ReachWrite",
+    "TooLarge",
     "TransactionFailed",
     "TrustChanged",
     "answer_id",

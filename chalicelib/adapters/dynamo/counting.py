@@ -24,6 +24,9 @@ from chalicelib.settings import Settings
 # --- the event pipeline: what the consumer counts, and the daily counters the report reads ---
 
 EVENT_MARKER_LIFETIME = timedelta(days=35)
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limits for one TransactWriteItems
+MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
+ITEM_OVERHEAD = 128  # key names, types and the expression around each item, generously
 CONTENTION_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
 
@@ -110,6 +113,25 @@ class CountingWrite:
             + len(self.answers)
         )
 
+    @property
+    def size(self) -> int:
+        """An upper estimate of the transaction's bytes, as DynamoDB sizes items (names and
+        values, UTF-8), with room for the expressions around them."""
+        total = sum(len(key.encode()) + ITEM_OVERHEAD for key in self.event_markers)
+        total += sum(len(reach.key.encode()) + ITEM_OVERHEAD for reach in self.reach)
+        for history in self.histories:
+            body = json.dumps(history.history, separators=(",", ":"), ensure_ascii=False)
+            total += len(history.subject_key.encode()) + len(body.encode()) + ITEM_OVERHEAD
+        for (key, bucket), deltas in self.counters.items():
+            names = sum(len(name.encode()) + 24 for name in deltas)
+            total += len(key.encode()) + len(bucket.encode()) + names + ITEM_OVERHEAD
+        return total
+
+
+class TooLarge(Exception):
+    """A transaction DynamoDB would refuse for its size (more than MAX_TRANSACTION_ITEMS items
+    or MAX_TRANSACTION_BYTES): nothing of it was written."""
+
 
 class Contention(Exception):
     """A counting transaction was cancelled because someone changed what it was based on: an
@@ -154,7 +176,10 @@ class EventCounts:
         }
 
     def commit(self, write: CountingWrite, now: datetime) -> None:
-        """Write it all or nothing; raise Contention when a condition no longer held."""
+        """Write it all or nothing; raise Contention when a condition no longer held, TooLarge
+        when DynamoDB would refuse it (or did) for its size."""
+        if write.items > MAX_TRANSACTION_ITEMS or write.size > MAX_TRANSACTION_BYTES:
+            raise TooLarge(f"{write.items} items, about {write.size} bytes")
         expires_at = now + EVENT_MARKER_LIFETIME
         try:
             with TransactWrite(connection=self._connection) as tx:
@@ -192,6 +217,8 @@ class EventCounts:
             }
             if codes and codes <= CONTENTION_CODES:
                 raise Contention(", ".join(sorted(codes))) from error
+            if error.cause_response_code == "ValidationException" and _about_size(error):
+                raise TooLarge(error.cause_response_message or "refused") from error
             raise
 
     def daily_counters(
@@ -242,6 +269,11 @@ class EventCounts:
             for record in records[:limit]
         ]
         return answers, answers[-1].answer_id if len(records) > limit else None
+
+
+def _about_size(error: TransactWriteError) -> bool:
+    message = (error.cause_response_message or "").lower()
+    return any(word in message for word in ("size", "length less than or equal", "too large"))
 
 
 def _write_reach(tx: TransactWrite, reach: ReachWrite) -> None:
