@@ -271,9 +271,16 @@ class EventCounts:
         return answers, answers[-1].answer_id if len(records) > limit else None
 
 
+SIZE_REFUSALS = (  # DynamoDB's words when it refuses a transaction for its size
+    "cannot be larger than",  # "Transaction request cannot be larger than 4 MB"
+    "maximum allowed size",  # "Item size has exceeded the maximum allowed size"
+    "length less than or equal",  # "Member must have length less than or equal to 100"
+)
+
+
 def _about_size(error: TransactWriteError) -> bool:
     message = (error.cause_response_message or "").lower()
-    return any(word in message for word in ("size", "length less than or equal", "too large"))
+    return any(words in message for words in SIZE_REFUSALS)
 
 
 def _write_reach(tx: TransactWrite, reach: ReachWrite) -> None:
