@@ -14,14 +14,14 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from chalicelib.adapters.dynamo import Engagement, Engagements, TransactionFailed
+from chalicelib.adapters.dynamo import Engagement, Engagements, TransactionFailed, spec_json
 from chalicelib.adapters.scheduler import Schedules
 from chalicelib.api import bodies, paging
 from chalicelib.api.models import CreateEngagement, EngagementSpec
 from chalicelib.domain import lifecycle
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.lifecycle import TransitionError, Window
-from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from chalicelib.services import clock
 from chalicelib.services.preconditions import check_version
 
@@ -75,6 +75,22 @@ def _check_test_devices(device_ids: list[str], enrolled: frozenset[str]) -> None
         )
 
 
+MAX_STORED_SPEC_BYTES = 128 * 1024  # twice a body: a few PATCHes can grow it, never past this
+
+
+def _within_stored_limit(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec, if it is small enough to store: a merge patch merges objects, so PATCHes of
+    small bodies could otherwise grow an engagement towards DynamoDB's 400 KB item limit (and
+    make every catalog read of the app slower)."""
+    size = len(spec_json(spec).encode())
+    if size > MAX_STORED_SPEC_BYTES:
+        raise PayloadTooLarge(
+            f"engagement: would be {size} bytes stored; the limit is {MAX_STORED_SPEC_BYTES}"
+            " (remove content, or replace a list instead of adding to it)"
+        )
+    return spec
+
+
 def _window(spec: EngagementSpec) -> Window:
     return Window(spec.schedule.start_at, spec.schedule.end_at)
 
@@ -109,7 +125,9 @@ class EngagementService:
             name=request.name,
             status=status,
             version=1,
-            spec=request.model_dump(mode="json", exclude={"status"}, exclude_none=True),
+            spec=_within_stored_limit(
+                request.model_dump(mode="json", exclude={"status"}, exclude_none=True)
+            ),
             start_at=clock.iso_seconds(window.start_at),
             end_at=clock.iso_seconds(window.end_at),
             created_at=stamp,
@@ -173,7 +191,7 @@ class EngagementService:
             name=spec.name,
             status=status,
             version=current.version + 1,
-            spec=spec.model_dump(mode="json", exclude_none=True),
+            spec=_within_stored_limit(spec.model_dump(mode="json", exclude_none=True)),
             start_at=clock.iso_seconds(window.start_at),
             end_at=clock.iso_seconds(window.end_at),
             updated_at=clock.iso(now),

@@ -152,3 +152,35 @@ def test_unknown_routes_and_methods_answer_code_and_message_on_the_local_run(her
     assert status == 404 and set(body) == {"Code", "Message"}, body
     status, body = call(herald, "PATCH", "/v1/apps")
     assert status == 405 and set(body) == {"Code", "Message"}, body
+
+
+def test_patches_that_would_grow_an_engagement_past_its_stored_limit_are_413(api, shop):
+    """A merge patch merges objects: small PATCHes, each within the 64 KiB body limit, filling
+    the audience's id lists and the trigger one after another must stop at the stored limit
+    with a 413, leaving the engagement as the last accepted PATCH made it."""
+    eid = create_engagement(api, shop, minimal_engagement("Growing"))
+    path = f"{shop.path}/engagements/{eid}"
+    ids = [f"{n:04d}{'x' * 96}" for n in range(500)]  # ~51 KB of JSON a list
+    data = {f"k{n}": "y" * 1000 for n in range(20)}  # ~20 KB a variant
+    variants = [
+        {"key": k, "weight": 50, "message": {"layout": "modal", "title": k, "data": data}}
+        for k in "AB"
+    ]
+    patches = [
+        {"audience": {"user_ids": ids}},
+        {"audience": {"device_ids": ids}},
+        {"description": "z" * 1000},
+        {"variants": variants, "ab_test": True},  # 160 KB stored with the lists: refused
+    ]
+    statuses = []
+    for patch in patches:
+        current = api.get(path, key=shop.admin_key).body
+        reply = api.patch(path, patch, key=shop.admin_key, If_Match=str(current["version"]))
+        statuses.append(reply.status)
+        if reply.status != 200:
+            break
+    assert statuses[-1] == 413, (statuses, reply.body)
+    assert set(statuses[:-1]) == {200}
+    _refused(reply, 413)
+    assert "the limit is 131072" in reply.body["Message"]
+    assert api.get(path, key=shop.admin_key).body == current

@@ -12,6 +12,7 @@ from chalicelib.adapters.dynamo.catalog import (
     Engagement,
     Engagements,
     TrustChanged,
+    spec_json,
 )
 from chalicelib.adapters.dynamo.counting import (
     EVENT_MARKER_LIFETIME,
@@ -96,5 +97,6 @@ __all__ = [
     "event_marker",
     "name_key",
     "reach_marker",
+    "spec_json",
     "subject_key",
 ]
