@@ -54,13 +54,11 @@ METRICS = _specs(
     MetricSpec(FETCHES, "message fetches served", ("route",)),
     MetricSpec(MESSAGES_SHOWN, "messages the fetches returned", ("route",)),
     MetricSpec(EVENTS_ACCEPTED, "events accepted onto the queue", ("route",)),
-    # Hook for the triggers route (issue in progress elsewhere): count(TRIGGERS_SYNCED, n).
-    MetricSpec(TRIGGERS_SYNCED, "triggers synced by clients", ("route",)),
+    MetricSpec(TRIGGERS_SYNCED, "triggers the clients' trigger syncs returned", ("route",)),
     MetricSpec(EVENTS_COUNTED, "queued events counted (first time seen)"),
     MetricSpec(EVENTS_REJECTED, "queued events that can never count, by reason", ("reason",)),
     MetricSpec(CONSUMER_BATCH_FAILURES, "messages a batch handed back to SQS for a retry"),
     MetricSpec(SCHEDULE_FIRINGS, "schedule firings, by outcome", ("outcome",)),
-    # Hook for the sweep (issue in progress elsewhere): count(SWEEP_REPAIRS, n).
     MetricSpec(SWEEP_REPAIRS, "schedules and records the sweep repaired"),
 )
 

@@ -18,7 +18,7 @@ function or dead-letter queue gets its log group and alarms from `make infra`.
 import json
 from typing import Any
 
-from chalice.app import SQSEventConfig
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 
 from chalicelib import observability
 from deploy import infra
@@ -81,6 +81,20 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "MinValue": 0,
         "Description": "Concurrency reserved for the schedules' target (0: none reserved)",
     },
+    "StreamReservedConcurrency": {
+        "Type": "Number",
+        "Default": 2,
+        "MinValue": 0,
+        "Description": "Concurrency reserved for the engagements stream's function, which keeps "
+        "the schedules in step (one invocation per stream shard; 0: none reserved)",
+    },
+    "SweepReservedConcurrency": {
+        "Type": "Number",
+        "Default": 1,
+        "MinValue": 0,
+        "Description": "Concurrency reserved for the schedules' sweep (1: one sweep at a time; "
+        "0: none reserved)",
+    },
     "EventsMaximumConcurrency": {
         "Type": "Number",
         "Default": 5,
@@ -101,7 +115,14 @@ PARAMETERS: dict[str, dict[str, Any]] = {
 # Which reserved-concurrency parameter a function gets, by what it is.
 CONSUMER_RESERVATION = "ConsumerReservedConcurrency"
 TARGET_RESERVATION = "ScheduleTargetReservedConcurrency"
-RESERVATIONS = {CONSUMER_RESERVATION: "ReserveConsumer", TARGET_RESERVATION: "ReserveTarget"}
+STREAM_RESERVATION = "StreamReservedConcurrency"
+SWEEP_RESERVATION = "SweepReservedConcurrency"
+RESERVATIONS = {
+    CONSUMER_RESERVATION: "ReserveConsumer",
+    TARGET_RESERVATION: "ReserveTarget",
+    STREAM_RESERVATION: "ReserveStream",
+    SWEEP_RESERVATION: "ReserveSweep",
+}
 
 CONDITIONS = {
     "HasAlarmTopic": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]},
@@ -176,6 +197,10 @@ def reservation(function: str, kind: Any) -> str | None:
         return CONSUMER_RESERVATION
     if function == infra.TRANSITION_FUNCTION:
         return TARGET_RESERVATION
+    if isinstance(kind, DynamoDBEventConfig):
+        return STREAM_RESERVATION
+    if isinstance(kind, ScheduledEventConfig):
+        return SWEEP_RESERVATION
     return None
 
 
@@ -396,7 +421,8 @@ LIMITS_TEXT = "\n".join(
         "- API stage: ${ApiRateLimit} requests/s, bursts of ${ApiBurstLimit}",
         "- each client-key route: ${ClientRateLimit} requests/s, bursts of ${ClientBurstLimit}",
         "- reserved concurrency: consumer ${ConsumerReservedConcurrency}, "
-        "schedules' target ${ScheduleTargetReservedConcurrency} (0: none)",
+        "schedules' target ${ScheduleTargetReservedConcurrency}, "
+        "stream ${StreamReservedConcurrency}, sweep ${SweepReservedConcurrency} (0: none)",
         "- events queue mapping: at most ${EventsMaximumConcurrency} consumers at once",
         "- logs kept ${LogRetentionDays} days",
     ]

@@ -11,9 +11,9 @@
    (`chalice deploy` cannot), so one bad message does not make Lambda retry a whole batch, and
    bound the mapping's concurrency (EventsMaximumConcurrency).
 5. Apply the stack's operations parameters that `chalice deploy` cannot (deploy/operations.py):
-   reserved concurrency of the consumer and the schedules' target; the REST API's name
-   (`herald-<stage>`, its metrics' ApiName), stage throttling (tighter on the client-key routes)
-   and access logs.
+   reserved concurrency of the consumer, the schedules' target, the stream function and the
+   sweep; the REST API's name (`herald-<stage>`, its metrics' ApiName), stage throttling
+   (tighter on the client-key routes) and access logs.
 Stack parameters are given with `--parameter Key=Value` (`make deploy PARAMETERS="..."`); an
 update keeps the values of the parameters not given.
 """

@@ -273,6 +273,7 @@ class DeliveryService:
             conditions = [rules.to_json(condition) for condition in engagement.conditions]
             key = json.dumps([engagement.event, conditions], sort_keys=True)
             found.setdefault(key, {"event": engagement.event, "conditions": conditions})
+        observability.count(observability.TRIGGERS_SYNCED, len(found))
         return {"triggers": list(found.values()), "next_fetch_after": seconds}
 
     def _next_fetch_after(self, catalog: Catalog, now: datetime) -> int:

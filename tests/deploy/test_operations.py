@@ -8,7 +8,7 @@ import shutil
 
 import boto3
 import pytest
-from chalice.app import DynamoDBEventConfig, SQSEventConfig
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 from moto import mock_aws
 
 from app import app
@@ -254,7 +254,11 @@ def test_make_deploy_applies_the_limits_chalice_cannot(project):
             runner=runner,
             config_path=project / "config.json",
             log=lambda _line: None,
-            parameters={"ConsumerReservedConcurrency": "7", "ClientRateLimit": "20"},
+            parameters={
+                "ConsumerReservedConcurrency": "7",
+                "StreamReservedConcurrency": "3",
+                "ClientRateLimit": "20",
+            },
         )
         deployer.deploy(root_key_hash="a" * 64)
 
@@ -276,6 +280,10 @@ def test_make_deploy_applies_the_limits_chalice_cannot(project):
                 assert reserved == 7, function
             elif function == infra.TRANSITION_FUNCTION:
                 assert reserved == 2, function
+            elif isinstance(kind, DynamoDBEventConfig):
+                assert reserved == 3, function
+            elif isinstance(kind, ScheduledEventConfig):
+                assert reserved == 1, function
             else:
                 assert reserved is None, function
         (mapping,) = [

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from chalice.app import SQSEventConfig
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 
 from deploy import config, generate, iam, infra, operations, package, tour
 
@@ -171,6 +171,11 @@ def test_a_consumer_of_a_queue_outside_the_stack_is_refused():
 
 def test_the_package_reserves_concurrency_and_bounds_the_queue_mapping(with_consumer):
     resources = with_consumer["template"]["Resources"]
+    reservations = {
+        operations.reservation(function, kind)
+        for function, kind in iam.functions(with_consumer["app"]).items()
+    }
+    assert reservations - {None} == set(operations.RESERVATIONS)  # each one used
     for function, kind in iam.functions(with_consumer["app"]).items():
         resource = resources[package.function_logical_id(function)]
         assert resource["DependsOn"] == [operations.log_group_id(function)]
@@ -183,6 +188,10 @@ def test_the_package_reserves_concurrency_and_bounds_the_queue_mapping(with_cons
             }
         elif function == infra.TRANSITION_FUNCTION:
             assert reserved["Fn::If"][1] == {"Ref": "ScheduleTargetReservedConcurrency"}
+        elif isinstance(kind, DynamoDBEventConfig):
+            assert reserved["Fn::If"][1] == {"Ref": "StreamReservedConcurrency"}
+        elif isinstance(kind, ScheduledEventConfig):
+            assert reserved["Fn::If"][1] == {"Ref": "SweepReservedConcurrency"}
         else:
             assert reserved is None
 

@@ -3,11 +3,13 @@ failures, a schedule firing's outcome, and never a key."""
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from chalicelib import observability
+from chalicelib.local.stream import scheduled_event
 from tests.api.device_helpers import create_engagement, live_engagement
 from tests.conftest import ROOT_KEY, schedules_by_name
 from tests.pipeline.helpers import (
@@ -21,6 +23,7 @@ from tests.pipeline.helpers import (
 )
 
 FETCH_ROUTE = "GET /v1/apps/{app_id}/devices/{device_id}/messages"
+TRIGGERS_ROUTE = "GET /v1/apps/{app_id}/triggers"
 
 
 def lines(captured: str) -> list[dict]:
@@ -136,6 +139,42 @@ def test_a_schedule_firing_logs_and_counts_its_outcome(api, shop, chalice_client
     assert "app_id" not in logs[1]  # not a string: not logged
     outcomes = [metrics_of(blob)[2]["outcome"] for blob in blobs]
     assert outcomes == ["unchanged", "rejected"]
+
+
+def test_a_triggers_sync_counts_the_triggers_it_returned(api, shop, capsys):
+    create_engagement(api, shop, live_engagement("Spring"))
+    create_engagement(api, shop, live_engagement("Cart", trigger={"event": "checkout"}))
+    capsys.readouterr()
+    reply = api.get(f"{shop.path}/triggers", X_Client_Key=shop.client_key)
+    assert reply.status == 200 and len(reply.body["triggers"]) == 2
+    logs, blobs = split(lines(capsys.readouterr().out))
+    (line,) = logs
+    assert line["route"] == TRIGGERS_ROUTE and line["counts"] == {"TriggersSynced": 2}
+    (blob,) = blobs
+    _dimensions, values, dimension_values = metrics_of(blob)
+    assert values == {"TriggersSynced": 2}
+    assert dimension_values == {"stage": "dev", "route": TRIGGERS_ROUTE}
+
+
+def test_a_sweep_counts_what_it_repaired(api, shop, chalice_client, capsys):
+    body = live_engagement("Soon")
+    body["schedule"]["start_at"] = (now() + timedelta(minutes=10)).isoformat()
+    create_engagement(api, shop, body)
+    with time_machine.travel(datetime.now(UTC) + timedelta(hours=2)):  # its firing never came
+        capsys.readouterr()
+        for _run in range(2):
+            chalice_client.lambda_.invoke("sweep_schedules", scheduled_event())
+        logs, blobs = split(lines(capsys.readouterr().out))
+    assert [(line["kind"], line["repaired_statuses"]) for line in logs] == [
+        ("sweep", 1),
+        ("sweep", 0),
+    ]
+    assert [line["counts"] for line in logs] == [{"SweepRepairs": 1}, {"SweepRepairs": 0}]
+    found = [metrics_of(blob) for blob in blobs]
+    assert [(values, dimension_values) for _names, values, dimension_values in found] == [
+        ({"SweepRepairs": 1}, {"stage": "dev"}),
+        ({"SweepRepairs": 0}, {"stage": "dev"}),  # a quiet run is a data point too
+    ]
 
 
 def test_no_key_or_token_is_ever_written(api, capfd):
