@@ -29,6 +29,9 @@ from chalicelib.domain.integrity import Shown
 from chalicelib.domain.tally import ASSIGNED, CONTROL, CONVERSIONS, Increment, day_of, moved
 
 KEEP_BUCKETS_SECONDS = 2 * 86400  # the longest calendar day anywhere (UTC-12..+14) fits in it
+# how long after its end an engagement's events may still arrive: 30 days late at most (the
+# events route refuses older timestamps), plus their time in the queue
+KEPT_AFTER_END_SECONDS = 35 * 86400
 MAX_SHOWN = 50
 MAX_CONVERSIONS = 20
 
@@ -157,3 +160,14 @@ def _newest(moments: Iterable[float], keep: int) -> tuple[float, ...]:
 
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def pruned(history: Mapping[str, Any], ends: Mapping[str, float], now: float) -> dict[str, Any]:
+    """The entries of `history` still needed: those of engagements the app still has (`ends`:
+    engagement id -> end, epoch seconds) that ended at most KEPT_AFTER_END_SECONDS ago. A
+    deleted engagement's entry, or that of one long ended, no event can change nor cap read."""
+    return {
+        engagement_id: entry
+        for engagement_id, entry in history.items()
+        if engagement_id in ends and now < ends[engagement_id] + KEPT_AFTER_END_SECONDS
+    }

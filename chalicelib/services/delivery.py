@@ -18,7 +18,14 @@ from threading import Lock
 from typing import Any
 
 from chalicelib import observability
-from chalicelib.adapters.dynamo import App, AudienceRules, Deliveries, Devices, Engagements
+from chalicelib.adapters.dynamo import (
+    App,
+    AudienceRules,
+    Deliveries,
+    Devices,
+    Engagements,
+    spec_json,
+)
 from chalicelib.api.models import FetchMessages
 from chalicelib.domain import eligibility, enrolment, identity, rules, templates
 from chalicelib.domain.eligibility import CompiledEngagement, Decision, ImpressionHistory
@@ -33,6 +40,8 @@ from chalicelib.services.devices import check_device_id
 from chalicelib.services.ingestion import ControlAssignments
 
 CACHED_APPS = 256
+# the cached catalogs' engagements, as stored JSON: the compiled objects take a few times more
+CACHED_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -42,13 +51,15 @@ class Catalog:
     version: int
     engagements: tuple[CompiledEngagement, ...]
     by_event: Mapping[str, tuple[CompiledEngagement, ...]]
+    size: int = 0  # the bytes of the engagements it was compiled from, as stored
 
     @classmethod
-    def of(cls, version: int, engagements: list[CompiledEngagement]) -> "Catalog":
+    def of(cls, version: int, engagements: list[CompiledEngagement], size: int = 0) -> "Catalog":
         by_event: dict[str, list[CompiledEngagement]] = {}
         for engagement in engagements:
             by_event.setdefault(engagement.event, []).append(engagement)
-        return cls(version, tuple(engagements), {k: tuple(v) for k, v in by_event.items()})
+        by_event_tuples = {k: tuple(v) for k, v in by_event.items()}
+        return cls(version, tuple(engagements), by_event_tuples, size)
 
     def next_change_after(self, now: datetime) -> datetime | None:
         """The next start or end among the engagements: when a fetch may answer differently."""
@@ -62,7 +73,9 @@ class Catalog:
 
 
 class CatalogCache:
-    """Compiled catalogs per app, replaced when the app's catalog version moves."""
+    """Compiled catalogs per app, replaced when the app's catalog version moves; the least
+    recently used go first beyond CACHED_APPS apps or CACHED_BYTES (the app just loaded always
+    stays, however large)."""
 
     def __init__(self, engagements: Engagements, audience_rules: AudienceRules):
         self._engagements = engagements
@@ -73,14 +86,23 @@ class CatalogCache:
     def for_app(self, app: App) -> Catalog:
         cached = self._catalogs.get(app.app_id)
         if cached is not None and cached.version == app.catalog_version:
+            with self._lock:
+                if app.app_id in self._catalogs:  # unless another thread just evicted it
+                    self._catalogs.move_to_end(app.app_id)
             return cached
         catalog = self._load(app)
         with self._lock:
             self._catalogs[app.app_id] = catalog
             self._catalogs.move_to_end(app.app_id)
-            while len(self._catalogs) > CACHED_APPS:
+            while len(self._catalogs) > 1 and (
+                len(self._catalogs) > CACHED_APPS or self.size > CACHED_BYTES
+            ):
                 self._catalogs.popitem(last=False)
         return catalog
+
+    @property
+    def size(self) -> int:
+        return sum(catalog.size for catalog in self._catalogs.values())
 
     def _load(self, app: App) -> Catalog:
         stored = self._engagements.all_of_app(app.app_id)
@@ -89,7 +111,8 @@ class CatalogCache:
         compiled = [
             eligibility.compile_engagement(e.engagement_id, e.status, e.spec, rules) for e in stored
         ]
-        return Catalog.of(app.catalog_version, compiled)
+        size = sum(len(spec_json(e.spec).encode()) for e in stored)
+        return Catalog.of(app.catalog_version, compiled, size)
 
 
 def history_of(raw: Mapping[str, Any] | None) -> ImpressionHistory:

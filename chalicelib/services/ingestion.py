@@ -297,6 +297,7 @@ class _State:
     histories: dict[str, dict[str, Any]]  # subject key -> history map
     versions: dict[str, int | None]
     reach: dict[str, tuple[float, str]]  # reach marker -> (moment, group)
+    reach_expiry: dict[str, float | None] = field(default_factory=dict)  # reach marker -> TTL
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # subject key -> profile
 
     def entry(self, key: str, engagement_id: str) -> Entry:
@@ -316,6 +317,7 @@ class _Change:
     increments: list[tuple[str, Increment]] = field(default_factory=list)  # (engagement, +n)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # subject -> profile
     answers: list[AnswerWrite] = field(default_factory=list)
+    reach_expiry: dict[str, float] = field(default_factory=dict)  # every marker of `reach`
 
     def __bool__(self) -> bool:
         return bool(self.entries or self.reach or self.increments or self.profiles)
@@ -367,8 +369,11 @@ class _Chunk:
             counter = self.counters.setdefault(_counter_item(engagement_id, increment), Counter())
             counter[increment.metric] += increment.delta
 
-    def write(self, app_id: str, state: _State) -> CountingWrite:
-        """The transaction, with the histories and reach as `state` has them now; `state` then
+    def write(
+        self, app_id: str, state: _State, ends: Mapping[str, float], now: float
+    ) -> CountingWrite:
+        """The transaction, with the histories and reach as `state` has them now, histories
+        without the entries no event needs any more (`ends`: engagement id -> end); `state` then
         holds the versions the transaction leaves."""
         histories = []
         for subject, version in self.subjects.items():
@@ -376,7 +381,7 @@ class _Chunk:
             histories.append(
                 HistoryWrite(
                     subject,
-                    dict(state.histories.get(subject, {})),
+                    history.pruned(state.histories.get(subject, {}), ends, now),
                     version,
                     state.profiles.get(subject),
                 )
@@ -391,7 +396,12 @@ class _Chunk:
         return CountingWrite(
             event_markers=tuple(pending.key for pending in self.pending),
             reach=tuple(
-                ReachWrite(key, *state.reach[key], previous[0] if previous else None)
+                ReachWrite(
+                    key,
+                    *state.reach[key],
+                    previous[0] if previous else None,
+                    state.reach_expiry[key],
+                )
                 for key, previous in self.reach.items()
             ),
             histories=tuple(histories),
@@ -632,6 +642,11 @@ class EventConsumer:
                 for key in reach_keys
                 if key in markers
             },
+            reach_expiry={
+                key: markers[key].expires_at.timestamp() if markers[key].expires_at else None
+                for key in reach_keys
+                if key in markers
+            },
         )
 
 
@@ -701,6 +716,7 @@ def _plan(
     planned: list[tuple[_Chunk, CountingWrite]] = []
     idle: set[str] = set()
     held: list[_Pending] = []
+    ends = {engagement_id: fact.end_at for engagement_id, fact in facts.items()}
     chunk = _Chunk()
     for p in pending:
         change = _change(app_id, p, state, facts, subjects.get(p.key), now, pinned)
@@ -715,7 +731,7 @@ def _plan(
             or chunk.items_with(change) > MAX_TRANSACTION_ITEMS
             or chunk.bytes_with(change, state) > MAX_CHUNK_BYTES
         ):
-            planned.append((chunk, chunk.write(app_id, state)))
+            planned.append((chunk, chunk.write(app_id, state, ends, now)))
             chunk = _Chunk()
         chunk.add(p, change, state)
         for subject, entries in change.entries.items():
@@ -723,9 +739,10 @@ def _plan(
                 {engagement_id: entry.stored() for engagement_id, entry in entries.items()}
             )
         state.reach.update(change.reach)
+        state.reach_expiry.update(change.reach_expiry)
         state.profiles.update(change.profiles)
     if chunk.pending:
-        planned.append((chunk, chunk.write(app_id, state)))
+        planned.append((chunk, chunk.write(app_id, state, ends, now)))
     return planned, idle, held
 
 
@@ -781,8 +798,13 @@ def _change(
         )
         reach_key = reach_marker(app_id, engagement_id, event.device_id)
         first, reached = tally.reach(state.reach.get(reach_key), pending.at, event.variant)
+        expiry = engagement.end_at + history.KEPT_AFTER_END_SECONDS
         if first is not None:
             change.reach[reach_key] = first
+            change.reach_expiry[reach_key] = expiry
+        elif (state.reach_expiry.get(reach_key) or 0) < expiry:  # its end moved: kept longer
+            change.reach[reach_key] = state.reach[reach_key]
+            change.reach_expiry[reach_key] = expiry
         change.increments += [(engagement_id, increment) for increment in credited + reached]
     return change
 

@@ -4,7 +4,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -24,6 +24,7 @@ from chalicelib.settings import Settings
 # --- the event pipeline: what the consumer counts, and the daily counters the report reads ---
 
 EVENT_MARKER_LIFETIME = timedelta(days=35)
+SUBJECT_RETENTION = timedelta(days=400)  # a delivery record outlives a year without activity
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limits for one TransactWriteItems
 MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
 ITEM_OVERHEAD = 128  # key names, types and the expression around each item, generously
@@ -91,6 +92,7 @@ class ReachWrite:
     first_at: float
     group: str
     previous_first_at: float | None  # None: the marker did not exist
+    expires_at: float  # epoch seconds
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ class EventCounts:
                 for reach in write.reach:
                     _write_reach(tx, reach)
                 for history in write.histories:
-                    _write_history(tx, history)
+                    _write_history(tx, history, now + SUBJECT_RETENTION)
                 for answer in write.answers:
                     tx.save(
                         AnswerRecord(
@@ -284,9 +286,12 @@ def _about_size(error: TransactWriteError) -> bool:
 
 
 def _write_reach(tx: TransactWrite, reach: ReachWrite) -> None:
+    expires_at = datetime.fromtimestamp(reach.expires_at, UTC)
     if reach.previous_first_at is None:
         tx.save(
-            MarkerRecord(reach.key, first_at=reach.first_at, group=reach.group),
+            MarkerRecord(
+                reach.key, first_at=reach.first_at, group=reach.group, expires_at=expires_at
+            ),
             condition=MarkerRecord.marker.does_not_exist(),
         )
     else:
@@ -295,12 +300,13 @@ def _write_reach(tx: TransactWrite, reach: ReachWrite) -> None:
             actions=[
                 MarkerRecord.first_at.set(reach.first_at),
                 MarkerRecord.group.set(reach.group),
+                MarkerRecord.expires_at.set(expires_at),
             ],
             condition=MarkerRecord.first_at == reach.previous_first_at,
         )
 
 
-def _write_history(tx: TransactWrite, history: HistoryWrite) -> None:
+def _write_history(tx: TransactWrite, history: HistoryWrite, expires_at: datetime) -> None:
     if history.version is None:
         condition = DeliveryRecord.version.does_not_exist()
     else:
@@ -310,5 +316,6 @@ def _write_history(tx: TransactWrite, history: HistoryWrite) -> None:
         history=history.history,
         profile=json.dumps(history.profile, separators=(",", ":")) if history.profile else None,
         version=(history.version or 0) + 1,
+        expires_at=expires_at,
     )
     tx.save(record, condition=condition)

@@ -170,6 +170,8 @@ class DeliveryRecord(Model):
     # as compact JSON: one string reads much faster than thousands of nested typed values
     profile = UnicodeAttribute(null=True)
     version = NumberAttribute(null=True)
+    # SUBJECT_RETENTION after the consumer's last write for the subject (its last activity)
+    expires_at = TTLAttribute(null=True)
 
 
 class CounterRecord(Model):
@@ -219,7 +221,9 @@ class MarkerRecord(Model):
     it was written, beyond the 30 days an event's timestamp may lag and the queue's retention, so
     no copy of the event can come back after it.
     "<app_id>#reach#<engagement id>#<device id>": that device was reached, with the moment and
-    group its unique-device count is on. It never expires: an engagement may run for months.
+    group its unique-device count is on. It expires KEPT_AFTER_END_SECONDS after the
+    engagement's end (domain/history.py), when no event of it can come any more; an impression
+    after the end moved later pushes it back.
     """
 
     class Meta:
