@@ -6,20 +6,24 @@ import uuid
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import console, demo, observability, websdk
-from chalicelib.adapters import throttling
-from chalicelib.adapters.events import QueueUnavailable
-from chalicelib.api import bodies, cors
-from chalicelib.api.models import FetchMessages
-from chalicelib.dialects import pinpoint
-from chalicelib.domain.eligibility import OnEvent
+from chalicelib import console, demo, lazy, observability, websdk
+from chalicelib.api import cors
 from chalicelib.errors import HeraldError, InvalidInput, NotFound, ServiceUnavailable
-from chalicelib.services.access import client_token
-from chalicelib.services.apps import app_view
-from chalicelib.services.ingestion import EveryMessageFailed
-from chalicelib.services.trust import test_device_ids
 from chalicelib.settings import engagements_stream_arn, events_queue_name
 from chalicelib.wiring import services
+
+# Loaded by the first handler that reads them, not with app.py: every function of the stage
+# imports this module whole (the cold start, docs/OPERATIONS.md).
+access = lazy.module("chalicelib.services.access")
+apps = lazy.module("chalicelib.services.apps")
+bodies = lazy.module("chalicelib.api.bodies")
+eligibility = lazy.module("chalicelib.domain.eligibility")
+events = lazy.module("chalicelib.adapters.events")
+ingestion = lazy.module("chalicelib.services.ingestion")
+models = lazy.module("chalicelib.api.models")
+pinpoint = lazy.module("chalicelib.dialects.pinpoint")
+throttling = lazy.module("chalicelib.adapters.throttling")
+trust = lazy.module("chalicelib.services.trust")
 
 # Chalice's app.log is the `herald` logger, which chalicelib.observability gives Powertools' JSON.
 app = Chalice(app_name="herald", configure_logs=False)
@@ -159,10 +163,10 @@ def _query(name: str) -> str | None:
     return (_request().query_params or {}).get(name)
 
 
-def _event_from_query() -> FetchMessages:
+def _event_from_query():
     """`?event=NAME` as the fetch's request (app_launch when absent)."""
     event = _query("event")
-    return bodies.validate(FetchMessages, {"event": event} if event is not None else {})
+    return bodies.validate(models.FetchMessages, {"event": event} if event is not None else {})
 
 
 def _test_token() -> str | None:
@@ -208,7 +212,7 @@ def create_app():
 
 @route(APP, "GET")
 def get_app(app_id):
-    return _json(app_view(_admin(app_id)))
+    return _json(apps.app_view(_admin(app_id)))
 
 
 @route(APP, "PATCH")
@@ -290,7 +294,7 @@ def delete_audience(app_id, audience_id):
 
 @route(APP + "/engagements", "POST")
 def create_engagement(app_id):
-    enrolled = test_device_ids(_admin(app_id))
+    enrolled = trust.test_device_ids(_admin(app_id))
     body = services().engagements.create(app_id, _request().raw_body, enrolled)
     return _engagement_response(body, 201)
 
@@ -310,7 +314,7 @@ def get_engagement(app_id, engagement_id):
 
 @route(ENGAGEMENT, "PATCH")
 def update_engagement(app_id, engagement_id):
-    enrolled = test_device_ids(_admin(app_id))
+    enrolled = trust.test_device_ids(_admin(app_id))
     body = services().engagements.update(
         app_id, engagement_id, _request().raw_body, _header("if-match"), enrolled
     )
@@ -368,7 +372,7 @@ def fetch_messages(app_id, device_id):
 
 @browser_route(DEVICE + "/messages", "POST")
 def fetch_messages_for_event(app_id, device_id):
-    request = bodies.parse(FetchMessages, _request().raw_body)
+    request = bodies.parse(models.FetchMessages, _request().raw_body)
     body = services().delivery.fetch(
         app_id, device_id, _header("x-client-key"), request, _test_token()
     )
@@ -381,7 +385,7 @@ def explain_messages(app_id, device_id):
     dialect = _query("dialect")
     if dialect is None:
         request = _event_from_query()
-        occasion = OnEvent(request.event, request.attributes)
+        occasion = eligibility.OnEvent(request.event, request.attributes)
     elif dialect == pinpoint.DIALECT:
         occasion = pinpoint.ON_ANY_EVENT  # what GetInAppMessages would answer, on any event
     else:
@@ -460,7 +464,7 @@ def post_events(app_id):
         problem = error
         if problem.status_code == 400:
             try:
-                client_token(app_id, _header("x-client-key"))
+                access.client_token(app_id, _header("x-client-key"))
             except HeraldError as key_error:
                 problem = key_error
         rid = pinpoint.request_id()
@@ -470,7 +474,7 @@ def post_events(app_id):
         return _pinpoint_call(lambda: services().pinpoint.put_events(app_id, body), 202)
     try:
         accepted = services().events.accept(app_id, _header("x-client-key"), raw)
-    except QueueUnavailable as error:
+    except events.QueueUnavailable as error:
         retry = {"Retry-After": str(error.retry_after_seconds)}
         return _json({"Code": error.code, "Message": str(error)}, error.status_code, retry)
     return _json({"accepted": accepted}, 202)
@@ -538,7 +542,9 @@ def consume_events(event):
         observability.note(failed=len(failed), failed_message_ids=failed[:10])
         if messages and len(failed) == len(messages):
             # a mapping without partial batch responses would delete what a return reports
-            raise EveryMessageFailed(f"every message of the batch of {len(messages)} failed")
+            raise ingestion.EveryMessageFailed(
+                f"every message of the batch of {len(messages)} failed"
+            )
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 

@@ -3,7 +3,9 @@
 1. the deployment zip `make package` builds, and the one it built before (PynamoDB resolved
    with its dependencies: botocore and the rest of the SDK the Lambda runtime already has);
 2. the import time of app.py with Powertools loaded, as a ratio to a bare Chalice app importing
-   boto3 (fresh interpreters, alternated, medians), and of app.py alone;
+   boto3 (fresh interpreters, alternated, medians), and of app.py alone; then the import with
+   the first request, against moto served on a loopback port: Herald's first fetch beside the
+   bare app's first GetItem (what app.py defers is done there, and shows);
 3. the log lines and EMF blobs one fetch writes;
 4. DynamoDB request units of a steady-state fetch and of counting events (items per request, by
    DynamoDB's pricing rules, items under 1 KB written and 4 KB read), and the log bytes per fetch.
@@ -12,29 +14,22 @@ Run: .venv/bin/python bench/operations_bench.py [--no-zip]
 """
 
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
 
 import botocore.session
-from benchmarking import create_tenant  # first: it sets the environment
+from benchmarking import LoopbackAws, create_tenant  # first: it sets the environment
 from chalice.test import Client
 from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[1]
-IMPORT_RUNS = 9
-BARE = "import boto3, chalice; app = chalice.Chalice(app_name='bare')"
-HERALD = "import app"
-HERALD_WITH_POWERTOOLS = (
-    "import app; from chalicelib import observability; observability.logger(); "
-    "from aws_lambda_powertools.metrics import EphemeralMetrics"
-)
 
 
 # --- 1. the zip ---------------------------------------------------------------------------------
@@ -57,22 +52,106 @@ def zip_sizes() -> tuple[int, int]:
         return (output / "deployment.zip").stat().st_size, now_size
 
 
-# --- 2. import time -----------------------------------------------------------------------------
+# --- 2. cold start: the import, and the import with the first request -----------------------
+
+RUNS = 9
+# Each run is a fresh interpreter timing itself, from before the import to after the answer
+# (interpreter start and exit left out: the same for both, they would only dilute the ratio).
+CHILD = """
+import json, sys, time, types
+started = time.perf_counter()
+{imports}
+imported = time.perf_counter()
+{request}
+json.dump([imported - started, time.perf_counter() - imported], sys.stderr)
+"""
+BARE_APP = "import boto3, chalice; app = chalice.Chalice(app_name='bare')"
+BARE_ROUTE = """
+@app.route("/apps/{app_id}")
+def get_app(app_id):
+    item = boto3.client("dynamodb").get_item(TableName=TABLE, Key={"app_id": {"S": app_id}})
+    return {"found": "Item" in item}
+"""
+POWERTOOLS = (
+    "from chalicelib import observability; observability.logger(); "
+    "from aws_lambda_powertools.metrics import EphemeralMetrics"
+)
+ANSWER = """
+reply = app({event}, types.SimpleNamespace(aws_request_id="cold"))
+assert reply["statusCode"] == 200, reply
+"""
+# What app.py leaves to the first request of the handler that needs it (chalicelib/lazy.py,
+# chalicelib/wiring.py): botocore, PynamoDB and the table models, pydantic and the request
+# models (each model builds its validator when it first validates), the domain and the
+# services, Powertools (when the first invocation starts), the AWS clients.
+DEFERRED = "botocore, PynamoDB, pydantic, Powertools, the services, the AWS clients"
 
 
-def import_seconds(code: str) -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-    return time.perf_counter() - start
+def run_child(imports: str, request: str = "", env: dict | None = None) -> tuple[float, float]:
+    code = CHILD.format(imports=imports, request=request)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if done.returncode:
+        raise RuntimeError(done.stderr)
+    imported, answered = json.loads(done.stderr.splitlines()[-1])
+    return imported, answered
 
 
-def import_medians() -> dict[str, float]:
-    samples: dict[str, list[float]] = {"bare": [], "herald": [], "herald+powertools": []}
-    for _ in range(IMPORT_RUNS):  # alternated, so load on the machine hits all three alike
-        samples["bare"].append(import_seconds(BARE))
-        samples["herald"].append(import_seconds(HERALD))
-        samples["herald+powertools"].append(import_seconds(HERALD_WITH_POWERTOOLS))
-    return {name: statistics.median(values) for name, values in samples.items()}
+def lambda_event(app, path: str, headers: dict) -> dict:
+    from chalice.local import LambdaEventConverter, RouteMatcher
+
+    event = LambdaEventConverter(RouteMatcher(list(app.routes))).create_lambda_event(
+        "GET", path, headers
+    )
+    event["requestContext"]["requestId"] = "cold"
+    return event
+
+
+def cold_starts() -> dict[str, list[float]]:
+    """Medians, alternated runs (load on the machine hits every kind alike), in seconds:
+    {kind: [import, import and first request]}."""
+    import chalice
+
+    from app import app
+    from chalicelib.local.resources import create_all
+    from chalicelib.settings import get_settings
+
+    with mock_aws(), LoopbackAws() as aws:
+        settings = get_settings()
+        create_all(settings)
+        with Client(app) as client:
+            tenant, admin, base = create_tenant(client)
+            client.http.post(f"{base}/engagements", headers=admin, body=live("Cold", "buy"))
+        fetch = lambda_event(
+            app, f"{base}/devices/d-1/messages", {"X-Client-Key": tenant["client_key"]}
+        )
+        bare = chalice.Chalice(app_name="bare")
+        bare.route("/apps/{app_id}")(lambda app_id: None)
+        get_item = lambda_event(bare, f"/apps/{tenant['app_id']}", {})
+        env = {**os.environ, "AWS_ENDPOINT_URL": aws.url}
+        bare_route = f"TABLE = {settings.apps_table!r}" + BARE_ROUTE
+        kinds = {
+            "bare Chalice + boto3": (BARE_APP, None),
+            "Herald app.py": ("import app", None),
+            "Herald app.py + Powertools": ("import app; " + POWERTOOLS, None),
+            "bare, first GetItem": (BARE_APP, bare_route + ANSWER.format(event=get_item)),
+            "Herald, first fetch": (
+                "import app",
+                "app = app.app" + ANSWER.format(event=fetch),
+            ),
+        }
+        samples: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
+        for _ in range(RUNS):
+            for kind, (imports, request) in kinds.items():
+                samples[kind].append(run_child(imports, request or "", env))
+    return {
+        kind: [
+            statistics.median(imported for imported, _ in runs),
+            statistics.median(imported + answered for imported, answered in runs),
+        ]
+        for kind, runs in samples.items()
+    }
 
 
 # --- 3 and 4. one fetch, one batch --------------------------------------------------------------
@@ -219,11 +298,17 @@ def main() -> None:
     if "--no-zip" not in sys.argv:
         before, after = zip_sizes()
         print(f"deployment zip: {after / 1e6:.2f} MB (before: {before / 1e6:.2f} MB), goal <= 5 MB")
-    medians = import_medians()
-    bare = medians["bare"]
-    print(f"import, median of {IMPORT_RUNS} fresh interpreters each, alternated:")
-    for name, seconds in medians.items():
-        print(f"  {name:18} {seconds * 1000:7.0f} ms  {seconds / bare:.2f}x bare Chalice + boto3")
+    cold = cold_starts()
+    print(f"cold start, medians of {RUNS} fresh interpreters each, alternated, timed inside them:")
+    bare_import = cold["bare Chalice + boto3"][0]
+    for kind in ("bare Chalice + boto3", "Herald app.py", "Herald app.py + Powertools"):
+        seconds = cold[kind][0]
+        print(f"  import {kind:27} {seconds * 1000:6.0f} ms  {seconds / bare_import:.2f}x")
+    bare_first = cold["bare, first GetItem"][1]
+    for kind in ("bare, first GetItem", "Herald, first fetch"):
+        seconds = cold[kind][1]
+        print(f"  import + {kind:25} {seconds * 1000:6.0f} ms  {seconds / bare_first:.2f}x")
+    print(f"  deferred from app.py's import to the first request: {DEFERRED}")
     found = fetch_and_batch()
     lines = [line for line in found["fetch"]["output"].splitlines() if line.strip()]
     blobs = [line for line in lines if '"_aws"' in line]

@@ -7,7 +7,8 @@ count once per (app, id).
 """
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -27,9 +28,10 @@ class QueueUnavailable(HeraldError):
 
 
 class EventQueue:
-    def __init__(self, settings: Settings, sqs_client):
+    def __init__(self, settings: Settings, sqs: Callable[[], Any]):
+        """`sqs()` gives the SQS client (made when the first event is sent)."""
         self._name = settings.events_queue
-        self._sqs = sqs_client
+        self._sqs = sqs
         self._url: str | None = None
 
     def send(self, bodies: list[str], delay_seconds: int = 0) -> None:
@@ -40,7 +42,7 @@ class EventQueue:
         try:
             url = self._queue_url()
             for group in _groups(bodies):
-                answer = self._sqs.send_message_batch(
+                answer = self._sqs().send_message_batch(
                     QueueUrl=url,
                     Entries=[
                         {"Id": str(i), "MessageBody": body, **delay} for i, body in enumerate(group)
@@ -55,7 +57,7 @@ class EventQueue:
 
     def _queue_url(self) -> str:
         if self._url is None:
-            self._url = self._sqs.get_queue_url(QueueName=self._name)["QueueUrl"]
+            self._url = self._sqs().get_queue_url(QueueName=self._name)["QueueUrl"]
         return self._url
 
 

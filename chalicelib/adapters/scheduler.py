@@ -6,6 +6,7 @@ created them, so the target can ignore a firing from a schedule that has since b
 """
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,7 +35,8 @@ def firing_input(app_id: str, engagement_id: str, kind: str, revision: int) -> d
 
 
 class Schedules:
-    def __init__(self, settings: Settings, client: Any):
+    def __init__(self, settings: Settings, client: Callable[[], Any]):
+        """`client()` gives the Scheduler client (made when the first schedule is written)."""
         self._settings = settings
         self._client = client
 
@@ -76,15 +78,15 @@ class Schedules:
                 "Arn": self._settings.scheduler_dead_letter_arn
             }
         try:
-            self._client.update_schedule(**request)
+            self._client().update_schedule(**request)
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise
-            self._client.create_schedule(**request)
+            self._client().create_schedule(**request)
 
     def _delete(self, name: str) -> None:
         try:
-            self._client.delete_schedule(Name=name, GroupName=self._settings.schedule_group)
+            self._client().delete_schedule(Name=name, GroupName=self._settings.schedule_group)
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise

@@ -44,7 +44,10 @@ Percent = Annotated[int | float, Field(ge=0, le=100)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    """defer_build: a model builds its validator the first time it validates (a fetch builds
+    one of these models, the consumer the event models), not when this module is imported."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, defer_build=True)
 
 
 class CreateApp(Strict):

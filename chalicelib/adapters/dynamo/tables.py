@@ -19,7 +19,10 @@ from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
+from chalicelib.adapters import aws
 from chalicelib.settings import Settings
+
+aws.share_with_pynamodb()
 
 
 class PinpointSettings(MapAttribute):

@@ -14,7 +14,7 @@ Number = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class _Pinpoint(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)  # as api.models
 
 
 class EndpointDemographic(_Pinpoint):
