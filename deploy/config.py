@@ -21,11 +21,13 @@ def save(config: dict[str, Any], path: Path = CONFIG_PATH) -> None:
 
 def with_functions(config: dict[str, Any], functions: dict[str, Any]) -> dict[str, Any]:
     """`config` with, in every stage, one policy file per function of the app (and nothing for
-    functions that are gone), and the consumer timeout the queue's visibility is sized for."""
+    functions that are gone), the consumer timeout the queue's visibility is sized for, and
+    X-Ray tracing on (Chalice makes the functions' tracing Active and traces the API stage)."""
     config = json.loads(json.dumps(config))
     config["autogen_policy"] = False
     for stage, settings in config["stages"].items():
         settings.pop("iam_policy_file", None)  # no stage-wide default: each function has its own
+        settings["xray"] = True
         entries = settings.setdefault("lambda_functions", {})
         for function in list(entries):
             if function not in functions:

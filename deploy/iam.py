@@ -23,9 +23,10 @@ How the policies are made (`make infra`) and checked (tests/deploy/test_iam.py):
    app); a call on anything else raises `UnknownResource`. Schedules are granted as
    `schedule/<group>/*` (their names are engagement ids); everything else by exact name.
 4. Some permissions are used by the Lambda service on the function's behalf, never by its code:
-   writing its logs (every function, into the log group the stack creates) and polling
-   its queue (ReceiveMessage, DeleteMessage, GetQueueAttributes for an `@app.on_sqs_message`
-   consumer). `implicit` adds those.
+   writing its logs (every function, into the log group the stack creates), sending its X-Ray
+   segments (`xray:PutTraceSegments`, `xray:PutTelemetryRecords`: on `*`, the only resource
+   those actions take) and polling its queue (ReceiveMessage, DeleteMessage,
+   GetQueueAttributes for an `@app.on_sqs_message` consumer). `implicit` adds those.
 Resources are written `arn:${AWS::Partition}:<service>:${AWS::Region}:${AWS::AccountId}:...`:
 `make package` turns each into an `Fn::Sub`, and `make deploy` writes the stack's own partition,
 region and account into the files while `chalice deploy` reads them (`resolve`). Names carry the
@@ -245,7 +246,7 @@ class Grant:
     """A permission on a stage-independent resource: re-rendered for any stage."""
 
     action: str
-    kind: str  # table, index, schedules, queue, role, function, logs
+    kind: str  # table, index, schedules, queue, role, function, logs, xray
     name: str  # the key of the table, queue role, function...
     detail: str = ""  # the index name
     passed_to: str | None = None
@@ -273,6 +274,10 @@ class Grant:
         if self.kind == "logs":
             group = f"/aws/lambda/{infra.function_name(self.name, stage)}"
             return stage_arn("logs", f"log-group:{group}:*")
+        if self.kind == "xray":
+            return (
+                "*"  # X-Ray's write actions take no resource (the Service Authorization Reference)
+            )
         raise ValueError(self.kind)
 
 
@@ -355,6 +360,9 @@ def implicit(function: str, kind: Any, resources: StageResources) -> set[Grant]:
     grants = {
         Grant("logs:CreateLogStream", "logs", function),
         Grant("logs:PutLogEvents", "logs", function),
+        # Active tracing (deploy/config.py): Lambda sends the function's segments with its role
+        Grant("xray:PutTraceSegments", "xray", "traces"),
+        Grant("xray:PutTelemetryRecords", "xray", "traces"),
     }
     if isinstance(kind, SQSEventConfig):
         queue = sqs_queue_name(kind)

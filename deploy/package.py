@@ -12,7 +12,7 @@ parameter.
 The operations side (deploy/operations.py): every function depends on its log group (so
 Lambda never creates one without a retention); the consumer and the schedules' target reserve
 their concurrency; the API is titled `herald-<stage>` (its metrics' ApiName), throttled (tighter
-on the client-key routes) and writes access logs.
+on the client-key routes), writes access logs and is traced by X-Ray, like the functions.
 
 Chalice cannot set FunctionResponseTypes on an SQS event, and names its queue by a literal ARN;
 `finish` turns on ReportBatchItemFailures on every SQS event, bounds its concurrency and points it
@@ -103,6 +103,7 @@ def rest_api(app: Chalice, stage: str) -> dict[str, Any]:
         "Properties": {
             "DefinitionBody": {"info": {"title": operations.api_name(stage)}},
             "MethodSettings": settings,
+            "TracingEnabled": True,  # X-Ray (Chalice traces the functions, not the SAM API)
             "AccessLogSetting": {
                 "DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
                 "Format": operations.ACCESS_LOG_FORMAT,

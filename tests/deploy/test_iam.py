@@ -70,9 +70,23 @@ def test_every_statement_is_explicit_and_scoped_to_the_stage(stage, function):
         for action in [actions] if isinstance(actions, str) else actions:
             assert "*" not in action, f"wildcard action {action}"
         resources = statement["Resource"]
+        if actions == XRAY_ACTIONS:  # the one exception: X-Ray takes no resource but `*`
+            assert resources == "*"
+            continue
         for resource in [resources] if isinstance(resources, str) else resources:
             assert resource != "*"
             assert f"herald-{stage}" in resource, f"{resource} is not a {stage} resource"
+
+
+XRAY_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_function_may_send_its_traces(stage, function):
+    """Active tracing (the config's `xray`): Lambda sends the segments with the function's role."""
+    statements = committed(stage, function)["Statement"]
+    assert [s["Resource"] for s in statements if s["Action"] == XRAY_ACTIONS] == ["*"]
 
 
 # The schedules follow the store (issue 9): the stream function and the sweep write them, the API

@@ -215,6 +215,30 @@ def test_the_packaged_api_is_named_throttled_and_logged(packaged):
     assert "key" not in access["Format"].lower()
 
 
+def test_the_packaged_functions_and_api_are_traced(packaged):
+    from app import app
+
+    resources = packaged["template"]["Resources"]
+    for function in iam.functions(app):
+        properties = resources[package.function_logical_id(function)]["Properties"]
+        assert properties["Tracing"] == "Active", function
+    assert resources["RestAPI"]["Properties"]["TracingEnabled"] is True
+
+
+def test_chalice_deploy_traces_every_stage():
+    """`make deploy` reads the same config: Chalice turns on the functions' and the stage's
+    tracing from its `xray`."""
+    from chalice.config import Config
+
+    from app import app
+
+    committed = json.loads((infra.PROJECT_DIR / ".chalice" / "config.json").read_text())
+    for stage in committed["stages"]:
+        for function in iam.functions(app):
+            chalice_config = Config(stage, function, config_from_disk=committed)
+            assert chalice_config.xray_enabled is True, (stage, function)
+
+
 def test_every_policy_arn_of_the_package_is_substituted(packaged):
     for resource in packaged["template"]["Resources"].values():
         if resource["Type"] != "AWS::IAM::Role":
