@@ -87,7 +87,7 @@ assert reply["statusCode"] == 200, reply
 DEFERRED = "botocore, PynamoDB, pydantic, Powertools, the services, the AWS clients"
 
 
-def run_child(imports: str, request: str = "", env: dict | None = None) -> tuple[float, float]:
+def run_child(imports: str, request: str, env: dict) -> tuple[float, float]:
     code = CHILD.format(imports=imports, request=request)
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
@@ -114,15 +114,17 @@ def cold_starts() -> dict[str, list[float]]:
     import chalice
 
     from app import app
+    from chalicelib import observability
     from chalicelib.local.resources import create_all
     from chalicelib.settings import get_settings
 
-    with mock_aws(), LoopbackAws() as aws:
+    with mock_aws(), LoopbackAws() as aws, observability.written_to(StringIO()):
         settings = get_settings()
         create_all(settings)
         with Client(app) as client:
             tenant, admin, base = create_tenant(client)
-            client.http.post(f"{base}/engagements", headers=admin, body=live("Cold", "buy"))
+            reply = client.http.post(f"{base}/engagements", headers=admin, body=live("Cold", "b"))
+            batches = queued_batches(client, tenant, base, json.loads(reply.body), RUNS)
         fetch = lambda_event(
             app, f"{base}/devices/d-1/messages", {"X-Client-Key": tenant["client_key"]}
         )
@@ -131,20 +133,24 @@ def cold_starts() -> dict[str, list[float]]:
         get_item = lambda_event(bare, f"/apps/{tenant['app_id']}", {})
         env = {**os.environ, "AWS_ENDPOINT_URL": aws.url}
         bare_route = f"TABLE = {settings.apps_table!r}" + BARE_ROUTE
-        kinds = {
-            "bare Chalice + boto3": (BARE_APP, None),
-            "Herald app.py": ("import app", None),
-            "Herald app.py + Powertools": ("import app; " + POWERTOOLS, None),
-            "bare, first GetItem": (BARE_APP, bare_route + ANSWER.format(event=get_item)),
-            "Herald, first fetch": (
+        kinds = {  # kind: run -> (imports, request)
+            "bare Chalice + boto3": lambda _run: (BARE_APP, ""),
+            "Herald app.py": lambda _run: ("import app", ""),
+            "Herald app.py + Powertools": lambda _run: ("import app; " + POWERTOOLS, ""),
+            "bare, first GetItem": lambda _run: (
+                BARE_APP,
+                bare_route + ANSWER.format(event=get_item),
+            ),
+            "Herald, first fetch": lambda _run: (
                 "import app",
                 "app = app.app" + ANSWER.format(event=fetch),
             ),
+            "Herald, first batch": lambda run: ("import app", BATCH.format(event=batches[run])),
         }
         samples: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
-        for _ in range(RUNS):
-            for kind, (imports, request) in kinds.items():
-                samples[kind].append(run_child(imports, request or "", env))
+        for run in range(RUNS):
+            for kind, code in kinds.items():
+                samples[kind].append(run_child(*code(run), env=env))
     return {
         kind: [
             statistics.median(imported for imported, _ in runs),
@@ -152,6 +158,55 @@ def cold_starts() -> dict[str, list[float]]:
         ]
         for kind, runs in samples.items()
     }
+
+
+BATCH = """
+reply = app.consume_events({event}, types.SimpleNamespace(aws_request_id="cold"))
+assert reply == {{"batchItemFailures": []}}, reply
+"""
+
+
+def queued_batches(client, tenant: dict, base: str, engagement: dict, runs: int) -> list[dict]:
+    """One SQS event per run, each of ten new impressions of registered devices, as the events
+    queue's mapping would deliver them."""
+    from chalicelib.settings import get_settings
+
+    device = {"X-Client-Key": tenant["client_key"], "Content-Type": "application/json"}
+    for n in range(10):
+        client.http.put(f"{base}/devices/d-{n}", headers=device, body="{}")
+        client.http.get(f"{base}/devices/d-{n}/messages", headers=device)
+    sqs = client_sqs()
+    url = sqs.get_queue_url(QueueName=get_settings().events_queue)["QueueUrl"]
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    for message in received:  # what the fetches queued: not part of any run
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    batches = []
+    for run in range(runs):
+        at = datetime.now(UTC).isoformat()
+        events = [
+            {
+                "id": uuid.uuid4().hex,
+                "type": "impression",
+                "timestamp": at,
+                "device_id": f"d-{n}",
+                "engagement_id": engagement["engagement_id"],
+                "variant": "A",
+            }
+            for n in range(10)
+        ]
+        client.http.post(f"{base}/events", headers=device, body=json.dumps({"events": events}))
+        bodies = []
+        while found := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+            bodies += [message["Body"] for message in found]
+            for message in found:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        batch = client.events.generate_sqs_event(
+            message_bodies=bodies, queue_name=get_settings().events_queue
+        )
+        for index, record in enumerate(batch["Records"]):
+            record["messageId"] = f"cold-{run}-{index}"
+        batches.append(batch)
+    return batches
 
 
 # --- 3 and 4. one fetch, one batch --------------------------------------------------------------
@@ -305,7 +360,7 @@ def main() -> None:
         seconds = cold[kind][0]
         print(f"  import {kind:27} {seconds * 1000:6.0f} ms  {seconds / bare_import:.2f}x")
     bare_first = cold["bare, first GetItem"][1]
-    for kind in ("bare, first GetItem", "Herald, first fetch"):
+    for kind in ("bare, first GetItem", "Herald, first fetch", "Herald, first batch"):
         seconds = cold[kind][1]
         print(f"  import + {kind:25} {seconds * 1000:6.0f} ms  {seconds / bare_first:.2f}x")
     print(f"  deferred from app.py's import to the first request: {DEFERRED}")
