@@ -1,25 +1,20 @@
 """Modules imported when first used, not when their importer is (the cold start of app.py)."""
 
-import importlib.util
-import sys
+import importlib
 from types import ModuleType
 
 
+class _Deferred(ModuleType):
+    """Stands for a module and imports it on the first attribute read, then forwards every read
+    to it. The import goes through the import system, whose module locks make a second thread
+    wait for the first to finish (with importlib's LazyLoader, Python 3.11's, the second thread
+    reads the module half executed)."""
+
+    def __getattr__(self, attribute: str):
+        return getattr(importlib.import_module(self.__name__), attribute)
+
+
 def module(name: str) -> ModuleType:
-    """`name`, executed the first time one of its attributes is read (importlib's LazyLoader):
-    a Lambda function imports app.py whole, but each handler loads only the modules it uses."""
-    found = sys.modules.get(name)
-    if found is not None:
-        return found
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
-        raise ModuleNotFoundError(f"no module named {name!r}", name=name)
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
-    lazy = importlib.util.module_from_spec(spec)
-    sys.modules[name] = lazy
-    loader.exec_module(lazy)
-    parent, _, child = name.rpartition(".")
-    if parent:
-        setattr(sys.modules[parent], child, lazy)
-    return lazy
+    """`name`, imported the first time one of its attributes is read: a Lambda function imports
+    app.py whole, but each handler loads only the modules it uses."""
+    return _Deferred(name)
