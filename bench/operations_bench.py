@@ -4,8 +4,9 @@
    with its dependencies: botocore and the rest of the SDK the Lambda runtime already has);
 2. the import time of app.py with Powertools loaded, as a ratio to a bare Chalice app importing
    boto3 (fresh interpreters, alternated, medians), and of app.py alone; then the import with
-   the first request, against moto served on a loopback port: Herald's first fetch beside the
-   bare app's first GetItem (what app.py defers is done there, and shows);
+   the first request, against moto served on a loopback port: Herald's first fetch and the
+   consumer's first batch beside the bare app's first GetItem (what app.py defers is done
+   there, and shows);
 3. the log lines and EMF blobs one fetch writes;
 4. DynamoDB request units of a steady-state fetch and of counting events (items per request, by
    DynamoDB's pricing rules, items under 1 KB written and 4 KB read), and the log bytes per fetch.
