@@ -7,10 +7,12 @@ apt-get (CI runs as root with Debian's mirrors reachable). Screenshots of each s
 build/screenshots/ (or $HERALD_SCREENSHOTS). A conftest imports the fixtures it uses.
 """
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -56,7 +58,11 @@ def _install_chromium() -> None:
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not os.path.exists(CHROMIUM):
-        _install_chromium()
+        # pytest-xdist's workers may all get here at once: one installs, the others wait
+        with open(os.path.join(tempfile.gettempdir(), "herald-chromium.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not os.path.exists(CHROMIUM):
+                _install_chromium()
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"the chromium package did not install {CHROMIUM}")
     return CHROMIUM

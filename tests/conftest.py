@@ -175,3 +175,13 @@ def schedules_by_name() -> dict[str, dict]:
         schedule.pop("ResponseMetadata", None)
         described[summary["Name"]] = schedule
     return described
+
+
+def pytest_collection_modifyitems(items):
+    """Groups for pytest-xdist (`make test` runs `--dist loadgroup`): a module's tests stay on
+    one worker, so its fixtures (a local server, `npm ci` into a shared directory) run once; the
+    deployment tests, which share `.chalice/` and the vendored packages, all run on one."""
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        group = "deploy" if path.startswith("tests/deploy/") else path
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -55,6 +55,7 @@ def test_keys_are_stored_only_as_hashes(api, shop):
 @pytest.mark.parametrize(
     "authorization",
     [None, "Bearer ", "Basic abc", "Bearer nope", f"Bearer {ROOT_KEY}x", ROOT_KEY],
+    ids=["none", "empty-bearer", "basic", "wrong", "root-key-and-more", "without-bearer"],
 )
 def test_creating_an_app_needs_the_root_key(api, authorization):
     headers = {"Authorization": authorization} if authorization is not None else {}
