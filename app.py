@@ -17,9 +17,9 @@ from chalicelib.wiring import services
 access = lazy.module("chalicelib.services.access")
 apps = lazy.module("chalicelib.services.apps")
 bodies = lazy.module("chalicelib.api.bodies")
+consumer = lazy.module("chalicelib.services.consumer")
 eligibility = lazy.module("chalicelib.domain.eligibility")
 events = lazy.module("chalicelib.adapters.events")
-ingestion = lazy.module("chalicelib.services.ingestion")
 models = lazy.module("chalicelib.api.models")
 pinpoint = lazy.module("chalicelib.dialects.pinpoint")
 throttling = lazy.module("chalicelib.adapters.throttling")
@@ -542,7 +542,7 @@ def consume_events(event):
         observability.note(failed=len(failed), failed_message_ids=failed[:10])
         if messages and len(failed) == len(messages):
             # a mapping without partial batch responses would delete what a return reports
-            raise ingestion.EveryMessageFailed(
+            raise consumer.EveryMessageFailed(
                 f"every message of the batch of {len(messages)} failed"
             )
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

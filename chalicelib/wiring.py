@@ -119,7 +119,7 @@ class Services:
     @cached_property
     def consumer(self):
         from chalicelib.adapters.dynamo import DeviceUsers
-        from chalicelib.services.ingestion import EventConsumer
+        from chalicelib.services.consumer import EventConsumer
 
         return EventConsumer(
             self._apps,

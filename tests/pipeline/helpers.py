@@ -14,7 +14,7 @@ from chalice.test import Client
 
 from app import app, consume_events
 from chalicelib.adapters.dynamo import DeviceRecord
-from chalicelib.services.ingestion import EveryMessageFailed
+from chalicelib.services.consumer import EveryMessageFailed
 from chalicelib.settings import get_settings
 
 

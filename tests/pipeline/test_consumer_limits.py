@@ -11,8 +11,8 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from app import consume_events
-from chalicelib.services import ingestion
-from chalicelib.services.ingestion import EveryMessageFailed
+from chalicelib.services import chunks
+from chalicelib.services.consumer import EveryMessageFailed
 from tests.api.device_helpers import create_engagement
 from tests.pipeline.helpers import (
     consume,
@@ -82,7 +82,7 @@ def test_chunks_stay_within_the_byte_bound_and_every_event_counts_once(
     eid = create_engagement(api, shop, welcome())
     post(api, shop, impressions(api, shop, eid, 40))
     messages = drain()
-    monkeypatch.setattr(ingestion, "MAX_CHUNK_BYTES", 2_000)  # a few histories per chunk
+    monkeypatch.setattr(chunks, "MAX_CHUNK_BYTES", 2_000)  # a few histories per chunk
     sent = Transactions(monkeypatch)
 
     assert [failed for batch in in_batches(messages) for failed in consume(batch)] == []
