@@ -20,6 +20,7 @@ from herald_sdk.errors import (
 )
 from herald_sdk.models import AppCreated
 from herald_sdk.transport import RetryPolicy
+from herald_sdk.trust import Enrolment, user_token
 
 __all__ = [
     "ApiError",
@@ -29,6 +30,7 @@ __all__ = [
     "ConnectionFailed",
     "DeviceClient",
     "DeviceSession",
+    "Enrolment",
     "Forbidden",
     "Herald",
     "HeraldError",
@@ -42,5 +44,6 @@ __all__ = [
     "TooManyRequests",
     "Unauthorized",
     "app_id_of",
+    "user_token",
 ]
 __version__ = "0.1.0"

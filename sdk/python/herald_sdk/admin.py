@@ -18,9 +18,11 @@ from herald_sdk.models import (
     Audience,
     Engagement,
     Explain,
+    Identity,
     Keys,
     Metrics,
     Model,
+    TestDevice,
     TextAnswer,
 )
 from herald_sdk.transport import RetryPolicy, Transport
@@ -99,9 +101,39 @@ class Herald:
         reply = self._http.request("PATCH", self._app(), json=patch)
         return App.model_validate(reply.body)
 
-    def rotate_keys(self) -> Keys:
-        """New keys for the app; the answer holds them (shown once)."""
-        return Keys.model_validate(self._post(self._app() + "/keys/rotate"))
+    def rotate_keys(self, kind: str | None = None, overlap_hours: int | None = None) -> Keys:
+        """A new key of `kind` ("admin" or "client"; both when None); the answer holds it
+        (shown once). The key it replaces works `overlap_hours` more (Herald's default: 0 for
+        the admin key, 7 days for the client key, which shipped builds carry)."""
+        asked = {"kind": kind, "overlap_hours": overlap_hours}
+        body = {name: value for name, value in asked.items() if value is not None}
+        return Keys.model_validate(self._post(self._app() + "/keys/rotate", body or None))
+
+    # --- trust: identity verification and test devices ----------------------------------------
+
+    def require_identity(self, overlap_hours: int | None = None) -> Identity:
+        """Require proven user ids, with a new secret (in the answer only; the previous one
+        keeps working `overlap_hours`, Herald's default 7 days). Devices then prove a user id
+        with `user_token(secret, user_id)`."""
+        body = {"identity": "required"}
+        if overlap_hours is not None:
+            body["overlap_hours"] = overlap_hours
+        return Identity.model_validate(self._post(self._app() + "/identity", body))
+
+    def disable_identity(self) -> Identity:
+        return Identity.model_validate(self._post(self._app() + "/identity", {"identity": "off"}))
+
+    def enrol_test_device(self, device_id: str, label: str) -> TestDevice:
+        """Enrol a test device; its `test_token` is in this answer only (see enrolment_link)."""
+        body = {"device_id": device_id, "label": label}
+        return TestDevice.model_validate(self._post(self._app() + "/test-devices", body))
+
+    def list_test_devices(self) -> list[TestDevice]:
+        body = self._get(self._app() + "/test-devices")
+        return [TestDevice.model_validate(device) for device in body["test_devices"]]
+
+    def withdraw_test_device(self, device_id: str) -> None:
+        self._http.request("DELETE", f"{self._app()}/test-devices/{device_id}")
 
     # --- audiences ----------------------------------------------------------------------------
 

@@ -33,6 +33,12 @@ class DeviceClient:
             raise ValueError("a client key names its app; give app_id for any other key")
         self._http = transport or Transport(url, {"X-Client-Key": client_key}, timeout, retry)
 
+    def __enter__(self) -> "DeviceClient":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
     def close(self) -> None:
         self._http.close()
 
@@ -51,15 +57,21 @@ class DeviceClient:
         return Device.model_validate(reply.body)
 
     def fetch(
-        self, device_id: str, event: str | None = None, attributes: dict[str, Any] | None = None
+        self,
+        device_id: str,
+        event: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        test_token: str | None = None,
     ) -> Messages:
-        """The messages to show now for this app event (app_launch when not given)."""
+        """The messages to show now for this app event (app_launch when not given). An enrolled
+        test device passes its `test_token` to get the engagements that name it too."""
         path = self._path(device_id) + "/messages"
+        headers = {"X-Herald-Test-Token": test_token} if test_token else None
         if attributes:
             body = {"event": event or "app_launch", "attributes": attributes}
-            reply = self._http.request("POST", path, json=body)
+            reply = self._http.request("POST", path, json=body, headers=headers)
         else:
-            reply = self._http.request("GET", path, params={"event": event})
+            reply = self._http.request("GET", path, params={"event": event}, headers=headers)
         return Messages.model_validate(reply.body)
 
     def send_events(self, events: list[dict[str, Any]]) -> int:

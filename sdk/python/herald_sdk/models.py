@@ -13,11 +13,32 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class PreviousKey(Model):
+    fingerprint: str
+    expires_at: str
+
+
+class KeyView(Model):
+    """A key as the app view shows it: never the key, its fingerprint and since when."""
+
+    fingerprint: str
+    since: str | None = None
+    previous: PreviousKey | None = None  # the key it replaced, while that still works
+
+
+class IdentitySecretView(Model):
+    secret_id: str
+    expires_at: str | None = None  # None: the current secret
+
+
 class App(Model):
     app_id: str
     name: str
     web_origins: list[str] = []
     created_at: str | None = None
+    keys: dict[str, KeyView] = {}  # "admin", "client"
+    identity: str = "off"  # "off" or "required"
+    identity_secrets: list[IdentitySecretView] = []
 
 
 class AppCreated(App):
@@ -26,9 +47,33 @@ class AppCreated(App):
 
 
 class Keys(Model):
+    """New keys, shown once; the ones they replace work until their `previous_…` expiry."""
+
     app_id: str
     admin_key: str | None = None
     client_key: str | None = None
+    previous_admin_key_expires_at: str | None = None
+    previous_client_key_expires_at: str | None = None
+
+
+class Identity(Model):
+    """The app's identity verification. `identity_secret` is in the answer that made it only."""
+
+    identity: str
+    identity_secret: str | None = None
+    secret_id: str | None = None
+    identity_secrets: list[IdentitySecretView] = []
+
+
+class TestDevice(Model):
+    """An enrolled test device; `test_token` is in the enrolment's answer only."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    device_id: str
+    label: str
+    enrolled_at: str
+    test_token: str | None = None
 
 
 class Audience(Model):

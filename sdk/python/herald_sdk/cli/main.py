@@ -1,4 +1,5 @@
-"""`herald`: apps, engagements, metrics, explain, plan/apply of engagements as code, simulate."""
+"""`herald`: apps, engagements, metrics, explain, plan/apply of engagements as code, simulate,
+keys, identity and test devices."""
 
 import itertools
 import json
@@ -10,7 +11,7 @@ import typer
 from rich.table import Table
 
 from herald_sdk import config, declarative
-from herald_sdk.cli import simulate_command
+from herald_sdk.cli import simulate_command, trust_commands
 from herald_sdk.cli.common import (
     FAILED,
     State,
@@ -482,6 +483,7 @@ def _short(value) -> str:
 
 
 simulate_command.register(app)
+trust_commands.register(app)
 
 
 def main() -> None:

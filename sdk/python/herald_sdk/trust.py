@@ -1,0 +1,46 @@
+"""What an app's back end and its test builds need of Herald's trust features (README "Security
+model"): the user token that proves a user id, and the enrolment link of a test device."""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+ENROLMENT_SCHEME = "herald-test"
+
+
+def user_token(secret: str, user_id: str) -> str:
+    """The token a device sends with `user_id` when the app requires proven user ids: an
+    HMAC-SHA256 of the user id with the app's identity secret, in hex. Compute it on your back
+    end, which alone holds the secret, and hand it to the signed-in user's app."""
+    return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """A test device's enrolment, as its link carries it."""
+
+    app_id: str
+    device_id: str
+    test_token: str
+
+    @property
+    def link(self) -> str:
+        """`herald-test://enrol?app_id=…&device_id=…&test_token=…`, as the console shows it."""
+        fields = {"app_id": self.app_id, "device_id": self.device_id, "test_token": self.test_token}
+        return f"{ENROLMENT_SCHEME}://enrol?{urlencode(fields)}"
+
+    @classmethod
+    def from_link(cls, link: str) -> "Enrolment":
+        """Read an enrolment link; ValueError when it is not one."""
+        parts = urlsplit(link.strip())
+        if parts.scheme != ENROLMENT_SCHEME or parts.netloc != "enrol":
+            raise ValueError(f"not a Herald enrolment link: {link!r}")
+        query = parse_qs(parts.query, strict_parsing=True)
+        try:
+            found = {name: query[name] for name in ("app_id", "device_id", "test_token")}
+        except KeyError as missing:
+            raise ValueError(f"the enrolment link has no {missing.args[0]}") from None
+        if any(len(values) != 1 or not values[0] for values in found.values()):
+            raise ValueError("the enrolment link names each of its fields once")
+        return cls(**{name: values[0] for name, values in found.items()})
