@@ -32,10 +32,12 @@ async function start(appId, clientKey, locale) {
     clientKey,
     locale: locale || undefined,
     deviceId: params.get("device") || undefined,
+    enrolFromUrl: true, // a tester opens the demo with #herald-test://enrol?… to see test content
   });
   herald.on("error", (error) => log(`error: ${error.message}`));
   herald.on("action", (button) => log(`action: ${button.id} → ${button.action.type} ${button.action.target ?? ""}`));
-  $("#status").textContent = `App ${appId}, device ${herald.deviceId}.`;
+  const testing = herald.testDevice ? " (an enrolled test device: test content shows)" : "";
+  $("#status").textContent = `App ${appId}, device ${herald.deviceId}${testing}.`;
   showTriggers(herald);
   const track = async (event, attributes) => {
     const matching = herald.matches(event, attributes);

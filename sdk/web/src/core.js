@@ -1,9 +1,11 @@
 // The SDK's core, without any DOM: device identity and registration, the trigger list (one
 // request per session, refreshed when next_fetch_after runs out), matching tracked events against
 // it, fetching messages only for a match, one message on screen at a time (the rest wait by
-// priority), and the events queue. A renderer (dom.js, or a React Native one) only draws.
+// priority), answers to a message's question, the events queue, and an enrolled test device's
+// token. A renderer (dom.js, or a React Native one) only draws.
 
 import { conditionsHold } from "./rules.js";
+import { answerProblem } from "./questions.js";
 import { EventQueue, backoffDelay } from "./queue.js";
 import { Storage, defaultStore } from "./storage.js";
 import { Transport } from "./transport.js";
@@ -12,6 +14,9 @@ const NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 const DEVICE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const LOCALE = /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$/;
 const SAFE_LINK = /^https?:\/\//i;
+const TEST_TOKEN = /^herald_test_[A-Za-z0-9_-]{16,200}$/;
+const ENROLMENT = "test-device";
+const ENROLMENT_LINK = "herald-test://enrol?";
 
 /**
  * @typedef {{type: "dismiss" | "deep_link" | "url", target?: string}} ButtonAction
@@ -20,12 +25,15 @@ const SAFE_LINK = /^https?:\/\//i;
  * @typedef {{layout: "banner_top" | "banner_bottom" | "modal" | "full_screen" | "card" |
  *            "image_only", title?: string, body?: string, image_url?: string,
  *            background_color?: string, text_color?: string, buttons: Button[],
- *            data?: Record<string, string>}} MessageContent
+ *            data?: Record<string, string>, question?: Question}} MessageContent
  * @typedef {{engagement_id: string, variant: string, priority: number, test: boolean,
  *            message: MessageContent, metrics: Record<string, string>, expires_at: string}}
  *            Message
+ * @typedef {import("./questions.js").Question} Question
+ * @typedef {import("./questions.js").Answer} Answer
  * @typedef {{impression: () => void, click: (elementId: string) => void, dismiss: () => void,
- *            renderError: () => void}} Controls
+ *            renderError: () => void, respond: (value: Answer) => boolean}} Controls
+ * @typedef {{appId: string, deviceId: string, testToken: string}} Enrolment
  * @typedef {{show: (message: Message, controls: Controls) => void, destroy: () => void}}
  *            Renderer
  * @typedef {(message: Message, controls: Controls) => void} MessageHandler
@@ -47,6 +55,10 @@ const SAFE_LINK = /^https?:\/\//i;
  * @property {Record<string, string | number | boolean>} [attributes] device attributes
  * @property {Renderer | null} [renderer] how messages are drawn when no `message` handler is set
  * @property {number} [flushIntervalMs] how long events wait to be batched (default 3000)
+ * @property {string} [testToken] an enrolled test device's token, sent as X-Herald-Test-Token
+ *   with its fetches (its deviceId must be the enrolled one)
+ * @property {boolean} [enrolFromUrl] read a test-device enrolment link from the page URL's
+ *   fragment (`#herald-test://enrol?…`), keep it, and take it out of the address bar (default false)
  * @property {typeof fetch} [fetch]
  * @property {import("./storage.js").KeyValueStore} [storage] default localStorage
  * @property {() => number} [random]
@@ -73,6 +85,35 @@ export function isWebLink(target) {
   } catch {
     return false;
   }
+}
+
+/**
+ * The enrolment in a test-device link as the console shows it
+ * (`herald-test://enrol?app_id=…&device_id=…&test_token=…`), also inside a page URL's fragment
+ * and percent-encoded; null when `link` holds none.
+ * @param {unknown} link
+ * @returns {Enrolment | null}
+ */
+export function parseEnrolmentLink(link) {
+  if (typeof link !== "string") return null;
+  let text = link;
+  if (!text.includes(ENROLMENT_LINK)) {
+    try {
+      text = decodeURIComponent(text);
+    } catch {
+      return null;
+    }
+  }
+  const at = text.indexOf(ENROLMENT_LINK);
+  if (at < 0) return null;
+  const query = new URLSearchParams(text.slice(at + ENROLMENT_LINK.length));
+  const appId = query.get("app_id");
+  const deviceId = query.get("device_id");
+  const testToken = query.get("test_token");
+  if (!appId || !deviceId || !DEVICE_ID.test(deviceId) || !testToken || !TEST_TOKEN.test(testToken)) {
+    return null;
+  }
+  return { appId, deviceId, testToken };
 }
 
 function browserLocale() {
@@ -112,7 +153,19 @@ export class Herald {
     this.storage = new Storage(options.storage ?? defaultStore(), `herald:${options.appId}:`);
     this.transport = new Transport({ url: options.url, appId: options.appId,
       clientKey: options.clientKey, fetch: options.fetch });
+    if (options.testToken !== undefined && !TEST_TOKEN.test(String(options.testToken))) {
+      throw new TypeError("Herald: testToken must be the herald_test_… token the device was enrolled with");
+    }
+    /** @type {Error[]} what start() reports (no handler can be set before) */
+    this.startProblems = [];
+    if (options.enrolFromUrl) this.enrolFromPage();
+    /** @type {Enrolment | null} */
+    this.enrolment = this.storedEnrolment();
     this.deviceId = this.resolveDeviceId(options.deviceId);
+    /** @type {string | undefined} */
+    this.testToken = undefined;
+    const mismatch = this.useTestToken();
+    if (mismatch) this.startProblems.push(mismatch);
     /** @type {Record<string, unknown>} */
     this.registration = {
       platform: options.platform ?? "web",
@@ -140,6 +193,8 @@ export class Herald {
     this.waiting = [];
     /** @type {Message | null} */
     this.showing = null;
+    /** @type {Controls | null} the controls of the message showing */
+    this.showingControls = null;
     this.destroyed = false;
     this.queue = new EventQueue({
       storage: this.storage,
@@ -153,6 +208,7 @@ export class Herald {
 
   /** Register and load the triggers; never rejects (failures go to `on("error")`). */
   async start() {
+    for (const problem of this.startProblems.splice(0)) this.report(problem);
     await Promise.all([this.register(), this.refreshTriggers()]);
     if (this.queue.pending().length > 0) this.queue.flush().catch(() => {});
   }
@@ -163,6 +219,7 @@ export class Herald {
       if (!DEVICE_ID.test(given)) throw new TypeError("Herald: deviceId must match [A-Za-z0-9_.:-]{1,128}");
       return given;
     }
+    if (this.enrolment) return this.enrolment.deviceId;
     const stored = this.storage.read("device", null);
     if (typeof stored === "string" && DEVICE_ID.test(stored)) return stored;
     const made = `web-${randomId()}`;
@@ -170,7 +227,106 @@ export class Herald {
     return made;
   }
 
+  /** The enrolment kept in storage for this app, or null. @returns {Enrolment | null} */
+  storedEnrolment() {
+    const stored = parseEnrolmentLink(this.storage.read(ENROLMENT, null));
+    return stored && stored.appId === this.options.appId ? stored : null;
+  }
+
+  /** The test token goes with the device it was made for, and with no other; the problem when
+   * the kept enrolment is for another device than the given deviceId. @returns {TypeError | null} */
+  useTestToken() {
+    const enrolled = this.enrolment?.deviceId === this.deviceId ? this.enrolment?.testToken : undefined;
+    this.testToken = this.options.testToken ?? enrolled;
+    this.transport.testToken = this.testToken;
+    if (!this.enrolment || enrolled) return null;
+    return new TypeError(
+      `Herald: the test-device enrolment is for ${this.enrolment.deviceId}, not deviceId ${this.deviceId}: its token is not sent`,
+    );
+  }
+
+  /** `enrolFromUrl`: keep the enrolment link in the page URL's fragment, then take it out of the
+   * address bar (and so of history and bookmarks), whether it was valid or not. */
+  enrolFromPage() {
+    const location = globalThis.location;
+    const fragment = location?.hash ?? "";
+    if (!fragment.includes("herald-test")) return;
+    try {
+      globalThis.history?.replaceState(globalThis.history.state, "", location.pathname + location.search);
+    } catch {
+      // a sandboxed page may refuse: the enrolment still counts
+    }
+    const enrolment = parseEnrolmentLink(fragment.slice(1));
+    const problem = this.enrolmentProblem(enrolment);
+    if (problem) this.startProblems.push(problem);
+    else this.storage.write(ENROLMENT, this.linkOf(/** @type {Enrolment} */ (enrolment)));
+  }
+
+  /** @param {Enrolment | null} enrolment @returns {TypeError | null} */
+  enrolmentProblem(enrolment) {
+    if (!enrolment) {
+      return new TypeError("Herald: not an enrolment link (herald-test://enrol?app_id=…&device_id=…&test_token=…)");
+    }
+    if (enrolment.appId !== this.options.appId) {
+      return new TypeError(`Herald: the enrolment is for app ${enrolment.appId}, not ${this.options.appId}`);
+    }
+    if (this.options.deviceId !== undefined && this.options.deviceId !== enrolment.deviceId) {
+      return new TypeError(`Herald: the enrolment is for device ${enrolment.deviceId}, not deviceId ${this.options.deviceId}`);
+    }
+    return null;
+  }
+
+  /** @param {Enrolment} enrolment */
+  linkOf(enrolment) {
+    const query = new URLSearchParams({
+      app_id: enrolment.appId, device_id: enrolment.deviceId, test_token: enrolment.testToken,
+    });
+    return ENROLMENT_LINK + query;
+  }
+
   // --- public surface ------------------------------------------------------------------------
+
+  /**
+   * Make this browser the enrolled test device of an enrolment link (the console's
+   * `herald-test://enrol?…`): its device id and test token are kept in localStorage and the
+   * token goes with every fetch, so test content shows. Throws a TypeError for a link that is
+   * not one, or is for another app or another (given) deviceId.
+   * @param {string} link
+   * @returns {Promise<{deviceId: string}>}
+   */
+  async enrol(link) {
+    const enrolment = parseEnrolmentLink(link);
+    const problem = this.enrolmentProblem(enrolment);
+    if (problem) throw problem;
+    const enrolled = /** @type {Enrolment} */ (enrolment);
+    this.storage.write(ENROLMENT, this.linkOf(enrolled));
+    this.enrolment = enrolled;
+    await this.switchDevice();
+    return { deviceId: enrolled.deviceId };
+  }
+
+  /** Forget the enrolment: back to the device id (and test token) this browser had before. */
+  async unenrol() {
+    this.storage.remove(ENROLMENT);
+    this.enrolment = null;
+    await this.switchDevice();
+  }
+
+  /** Whether this device sends a test token (an enrolled test device), and which device it is. */
+  get testDevice() {
+    return this.testToken ? { deviceId: this.deviceId } : null;
+  }
+
+  /** After an enrolment changed: the device id and token it means, registered if new. */
+  async switchDevice() {
+    const deviceId = this.resolveDeviceId(this.options.deviceId);
+    const changed = deviceId !== this.deviceId;
+    this.deviceId = deviceId;
+    this.useTestToken();
+    if (!changed || this.destroyed) return;
+    this.registered = false;
+    await this.register();
+  }
 
   /**
    * Who the user is: registers the device with `user_id` (and `user_token` when the app
@@ -217,7 +373,9 @@ export class Herald {
     this.enqueue({ type: "custom", name: event, attributes });
     try {
       if (Date.now() >= this.triggersExpireAt) await this.refreshTriggers();
-      if (!this.matches(event, attributes)) return;
+      // The trigger list leaves out drafts and test-only engagements: a test device asks Herald
+      // on every event (Herald still checks the trigger), so what it tests does show.
+      if (!this.testToken && !this.matches(event, attributes)) return;
       if (!this.registered) await this.register();
       const answer = await this.transport.messages(this.deviceId, event, attributes);
       if (this.destroyed) return;
@@ -258,6 +416,21 @@ export class Herald {
     return () => void set.delete(handler);
   }
 
+  /**
+   * Answer the question of the message showing (for apps that render it themselves; the same as
+   * its controls' `respond`). Queued as a `response` event once per display, after checking it
+   * fits the question; ends the display. Returns whether the answer was taken.
+   * @param {Message} message
+   * @param {Answer} value
+   */
+  respond(message, value) {
+    if (!this.showingControls || this.showing?.engagement_id !== message?.engagement_id) {
+      this.report(new TypeError("Herald: respond answers the message showing"));
+      return false;
+    }
+    return this.showingControls.respond(value);
+  }
+
   /** Send every queued event now (resolves once sent, or once a retry is scheduled). */
   flush() {
     return this.queue.flush({ force: true });
@@ -271,6 +444,7 @@ export class Herald {
     this.renderer?.destroy();
     this.waiting = [];
     this.showing = null;
+    this.showingControls = null;
   }
 
   /** The trigger list in force (a copy). */
@@ -362,6 +536,7 @@ export class Herald {
     if (!message) return;
     this.showing = message;
     const controls = this.controlsFor(message);
+    this.showingControls = controls;
     try {
       if (this.handlers.message.size > 0) {
         for (const handler of this.handlers.message) handler(message, controls);
@@ -380,6 +555,7 @@ export class Herald {
   finish(message) {
     if (this.showing !== message) return;
     this.showing = null;
+    this.showingControls = null;
     this.showNext();
   }
 
@@ -415,6 +591,18 @@ export class Herald {
         this.enqueue({ type: "click", element: button.id, ...about });
         this.finish(message);
         this.act(button, message);
+      },
+      respond: (value) => {
+        const question = message.message.question;
+        const problem = question ? answerProblem(question, value) : "the message asks no question";
+        if (problem) {
+          this.report(new TypeError(`Herald: ${problem}`));
+          return false;
+        }
+        if (!once("end")) return false;
+        this.enqueue({ type: "response", value, ...about });
+        this.finish(message);
+        return true;
       },
     };
   }

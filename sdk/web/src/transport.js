@@ -57,6 +57,8 @@ export class Transport {
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.now = options.now ?? Date.now;
     this.timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+    /** @type {string | undefined} an enrolled test device's token, sent with its fetches */
+    this.testToken = undefined;
     /** Requests sent, by route: what the benchmark and the tests count. */
     this.sent = /** @type {Record<string, number>} */ ({});
   }
@@ -66,13 +68,13 @@ export class Transport {
    * @param {string} method
    * @param {string} path below /v1/apps/{app_id}
    * @param {unknown} [body]
-   * @param {{keepalive?: boolean}} [options]
+   * @param {{keepalive?: boolean, headers?: Record<string, string>}} [options]
    * @returns {Promise<any>}
    */
   async request(route, method, path, body, options = {}) {
     this.sent[route] = (this.sent[route] ?? 0) + 1;
     /** @type {Record<string, string>} */
-    const headers = { "X-Client-Key": this.clientKey };
+    const headers = { "X-Client-Key": this.clientKey, ...options.headers };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const abort = typeof AbortController === "function" ? new AbortController() : null;
     const timer = abort ? setTimeout(() => abort.abort(), this.timeoutMs) : null;
@@ -133,7 +135,8 @@ export class Transport {
    */
   messages(deviceId, event, attributes) {
     const path = `/devices/${encodeURIComponent(deviceId)}/messages`;
-    return this.request("messages", "POST", path, { event, attributes });
+    const headers = this.testToken ? { "X-Herald-Test-Token": this.testToken } : undefined;
+    return this.request("messages", "POST", path, { event, attributes }, { headers });
   }
 
   /** @param {object[]} events @param {{keepalive?: boolean}} [options] */
