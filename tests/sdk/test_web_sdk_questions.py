@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ROOT_KEY  # noqa: F401 (the app's keys come from it)
 from tests.local.waiting import wait_for
 from tests.sdk.test_web_sdk_browser import Shop, engagement, make_app, metrics
 
