@@ -57,7 +57,14 @@ Instant = Annotated[
     Strict(False),
     BeforeValidator(_instant_text),
     AfterValidator(_instant_in_range),
-    WithJsonSchema({"type": "string", "format": "date-time", "description": INSTANT_DESCRIPTION}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": INSTANT_PATTERN,
+            "description": INSTANT_DESCRIPTION,
+        }
+    ),
 ]
 
 
@@ -65,15 +72,18 @@ def _refuse_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _finite_float(text: str) -> float:
+def _finite_float(text: str) -> float | int:
+    """A finite number; one with no fraction (`3.0`, `1e2`) is that integer, as JSON Schema
+    counts it, so an integer field takes it."""
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(f"{text} is too large for a number")
-    return value
+    return int(value) if value.is_integer() else value
 
 
 def loads(raw: bytes | str) -> Any:
-    """json.loads, refusing NaN, Infinity and numbers too large for a double (1e400)."""
+    """json.loads, refusing NaN, Infinity and numbers too large for a double (1e400); integral
+    numbers written with a fraction or an exponent are integers."""
     return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
 
 

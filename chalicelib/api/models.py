@@ -5,9 +5,10 @@ field or a naive date-time is a 400, never a silent conversion.
 """
 
 import json
+import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
@@ -15,16 +16,19 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from chalicelib.api import rule_schema
 from chalicelib.api.inputs import Instant
 from chalicelib.domain import links, questions, rules, templates
 
 _HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
 _TOKEN = r"^[A-Za-z0-9_.:-]+$"
 _LOCALE = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$"
+LOCALE_PATTERN = _LOCALE
 
 
 _http_url = links.check_https  # url targets and images: https only (SPEC §7.4)
@@ -35,12 +39,36 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_TOKEN)]
 Colour = Annotated[str, StringConstraints(pattern=_HEX_COLOUR)]
-HttpUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_http_url)]
+# https, a host, no spaces or control characters (links.check_https)
+HTTPS_URL_PATTERN = (
+    r"^[Hh][Tt][Tt][Pp][Ss]://[^\s\x00-\x1f\x7f/?#@:\[\]]+(:[0-9]*)?([/?#][^\s\x00-\x1f\x7f]*)?$"
+)
+HttpUrl = Annotated[
+    str,
+    StringConstraints(max_length=2048),
+    AfterValidator(_http_url),
+    Field(json_schema_extra={"pattern": HTTPS_URL_PATTERN}),
+]
 Locale = Annotated[str, StringConstraints(pattern=_LOCALE)]
 ElementId = Annotated[
     str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
 ]
-Percent = Annotated[int | float, Field(ge=0, le=100)]
+
+
+def _number(low: int, high: int) -> Any:
+    """An int or a float within [low, high]; its JSON Schema says so (pydantic's own puts the
+    bounds of a union where no validator reads them)."""
+    return Annotated[
+        int | float,
+        Field(ge=low, le=high),
+        WithJsonSchema({"type": "number", "minimum": low, "maximum": high}),
+    ]
+
+
+Percent = _number(0, 100)
+
+
+_CLOSED = {"additionalProperties": False}  # a dict whose keys have a pattern takes no others
 
 
 class Strict(BaseModel):
@@ -69,6 +97,11 @@ class RotateKeys(Strict):
 MAX_WEB_ORIGINS = 20
 
 
+# scheme://host[:port] in lower case: a DNS name (punycode for an international one) or [IPv6]
+WEB_ORIGIN_PATTERN = r"^https?://(\[[0-9a-f:.]+\]|[a-z0-9-]+(\.[a-z0-9-]+)*)(:[0-9]{1,5})?$"
+_WEB_ORIGIN = re.compile(WEB_ORIGIN_PATTERN)
+
+
 def _web_origin(value: str) -> str:
     """An exact origin as browsers send it in `Origin`: scheme://host[:port], lower case, no
     path, no default port, no wildcard."""
@@ -90,6 +123,8 @@ def _web_origin(value: str) -> str:
     canonical = f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
     if value != canonical:
         raise ValueError(f"must be exactly the origin {canonical!r} (no path, lower case)")
+    if not _WEB_ORIGIN.fullmatch(value):  # what the document's pattern says, e.g. no "_"
+        raise ValueError("must be an origin such as https://shop.example.com")
     return value
 
 
@@ -99,9 +134,19 @@ def _distinct(values: list[str]) -> list[str]:
     return values
 
 
-WebOrigin = Annotated[str, StringConstraints(max_length=300), AfterValidator(_web_origin)]
+WebOrigin = Annotated[
+    str,
+    StringConstraints(max_length=300),
+    AfterValidator(_web_origin),
+    Field(
+        description="No default port (:80 for http, :443 for https); ports up to 65535.",
+        json_schema_extra={"pattern": WEB_ORIGIN_PATTERN},
+    ),
+]
 WebOrigins = Annotated[
-    list[WebOrigin], Field(max_length=MAX_WEB_ORIGINS), AfterValidator(_distinct)
+    list[WebOrigin],
+    Field(max_length=MAX_WEB_ORIGINS, json_schema_extra={"uniqueItems": True}),
+    AfterValidator(_distinct),
 ]
 
 
@@ -122,7 +167,7 @@ class AppSettings(Strict):
 class CreateAudience(Strict):
     name: Name
     description: Text = ""
-    rules: dict[str, Any]
+    rules: Annotated[dict[str, Any], WithJsonSchema(rule_schema.audience_rule())]
 
     @field_validator("rules", mode="after")
     @classmethod
@@ -230,14 +275,16 @@ Question = Annotated[
 class QuestionLocalization(Strict):
     prompt: Prompt | None = None
     submit_label: SubmitLabel | None = None
-    options: dict[ElementId, OptionLabel] = {}
+    options: Annotated[dict[ElementId, OptionLabel], Field(json_schema_extra=_CLOSED)] = {}
 
 
 class Localization(Strict):
     title: Title | None = None
     body: Body | None = None
     image_url: HttpUrl | None = None
-    buttons: dict[ElementId, _stripped_template(templates.LABEL_CHARS)] = {}
+    buttons: Annotated[
+        dict[ElementId, _stripped_template(templates.LABEL_CHARS)], Field(json_schema_extra=_CLOSED)
+    ] = {}
     question: QuestionLocalization | None = None
 
 
@@ -253,9 +300,12 @@ class Message(Strict):
     text_color: Colour | None = None
     buttons: Annotated[list[Button], Field(max_length=2)] = []
     data: Annotated[
-        dict[Token, Annotated[str, StringConstraints(max_length=1000)]], Field(max_length=20)
+        dict[Token, Annotated[str, StringConstraints(max_length=1000)]],
+        Field(max_length=20, json_schema_extra=_CLOSED),
     ] = {}
-    localizations: Annotated[dict[Locale, Localization], Field(max_length=50)] = {}
+    localizations: Annotated[
+        dict[Locale, Localization], Field(max_length=50, json_schema_extra=_CLOSED)
+    ] = {}
     question: Question | None = None
 
     @model_validator(mode="after")
@@ -293,15 +343,25 @@ class Variant(Strict):
     message: Message
 
 
+_UNIQUE = {"uniqueItems": True}
+
+
 class AudienceTarget(Strict):
-    audience_ids: Annotated[list[Token], Field(max_length=20)] = []
+    audience_ids: Annotated[
+        list[Token],
+        Field(
+            max_length=20,
+            json_schema_extra=_UNIQUE,
+            description="Audiences of this app (POST …/audiences); an unknown one is a 400.",
+        ),
+    ] = []
     user_ids: Annotated[
         list[Annotated[str, StringConstraints(min_length=1, max_length=128)]],
-        Field(max_length=1000),
+        Field(max_length=1000, json_schema_extra=_UNIQUE),
     ] = []
     device_ids: Annotated[
         list[Annotated[str, StringConstraints(min_length=1, max_length=128)]],
-        Field(max_length=1000),
+        Field(max_length=1000, json_schema_extra=_UNIQUE),
     ] = []
     percent: Percent = 100
 
@@ -326,7 +386,9 @@ class Schedule(Strict):
 
 class Trigger(Strict):
     event: Token = "app_launch"
-    conditions: list[dict[str, Any]] = []
+    conditions: Annotated[
+        list[dict[str, Any]], WithJsonSchema(rule_schema.trigger_conditions())
+    ] = []
 
     @field_validator("conditions", mode="after")
     @classmethod
@@ -358,7 +420,7 @@ class EngagementSpec(Strict):
     description: Text = ""
     type: Literal["in_app_message"] = "in_app_message"
     ab_test: bool = False
-    control_percent: Annotated[int | float, Field(ge=0, le=50)] = 0
+    control_percent: _number(0, 50) = 0
     variants: Annotated[list[Variant], Field(min_length=1, max_length=8)]
     audience: AudienceTarget = AudienceTarget()
     schedule: Schedule
@@ -410,12 +472,16 @@ class CreateEngagement(EngagementSpec):
     status: Literal["draft"] | None = None
 
 
+TIMEZONES = sorted(available_timezones())  # the document lists them: the same set, exactly
+
+
 def _timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("must be an IANA time zone such as Europe/Paris") from None
+    if value not in _ZONES:
+        raise ValueError("must be an IANA time zone such as Europe/Paris")
     return value
+
+
+_ZONES = frozenset(TIMEZONES)
 
 
 def _small_attributes(value: dict) -> dict:
@@ -424,10 +490,17 @@ def _small_attributes(value: dict) -> dict:
     return value
 
 
-AttributeName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+ATTRIBUTE_NAME_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+AttributeName = Annotated[str, StringConstraints(pattern=ATTRIBUTE_NAME_PATTERN)]
 Scalar = Annotated[str, StringConstraints(max_length=1024)] | bool | int | float
 Attributes = Annotated[
-    dict[AttributeName, Scalar], Field(max_length=50), AfterValidator(_small_attributes)
+    dict[AttributeName, Scalar],
+    Field(
+        max_length=50,
+        description="At most 50 attributes and 8 KiB of JSON.",
+        json_schema_extra=_CLOSED,
+    ),
+    AfterValidator(_small_attributes),
 ]
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 
@@ -440,15 +513,28 @@ class RegisterDevice(Strict):
     os_version: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
     app_version: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
     locale: Locale | None = None
-    timezone: Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)] | None = (
-        None
-    )
+    timezone: (
+        Annotated[
+            str,
+            AfterValidator(_timezone),
+            WithJsonSchema({"type": "string", "enum": TIMEZONES}),
+        ]
+        | None
+    ) = None
     attributes: Attributes = {}
 
 
 class ConfigureIdentity(Strict):
     """`POST …/identity`: require proven user ids with a new secret (the previous one valid for
     `overlap_hours`, default 7 days), or `{"identity": "off"}`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "overlap_hours only with identity required.",
+            "if": {"properties": {"identity": {"const": "off"}}, "required": ["identity"]},
+            "then": {"properties": {"overlap_hours": {"type": "null"}}},
+        }
+    )
 
     identity: Literal["required", "off"] = "required"
     overlap_hours: Annotated[int, Field(ge=0, le=90 * 24)] | None = None

@@ -14,8 +14,10 @@ from chalice import Chalice
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.api import inputs, models, paging
+from chalicelib.api import inputs, models, paging, rule_schema
+from chalicelib.dialects.pinpoint.models import EndpointRequest
 from chalicelib.domain.lifecycle import STATUSES
+from chalicelib.services import preconditions
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"
@@ -364,8 +366,34 @@ ANSWER_CURSOR = Param(
     "The `cursor` of the previous page.",
     schema={"type": "string", "pattern": paging.ANSWER_CURSOR_PATTERN},
 )
-EVENT = Param("event", "query", "The app event (default app_launch).")
-IF_MATCH = Param("If-Match", "header", "The version you read (the ETag).")
+EVENT = Param(
+    "event",
+    "query",
+    "The app event (default app_launch).",
+    schema={"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[A-Za-z0-9_.:-]+$"},
+)
+IF_MATCH_SCHEMA = {"type": "string", "pattern": preconditions.VERSION_PATTERN}
+IF_MATCH = Param(
+    "If-Match",
+    "header",
+    "The version you read (the ETag); empty or absent: whatever the version.",
+    schema={"type": "string", "pattern": f"^$|{preconditions.VERSION_PATTERN}"},
+)
+_YEAR = r"(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+DAY = {
+    "type": "string",
+    "pattern": rf"^({_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$",
+    "description": "A date YYYY-MM-DD that exists (empty: no bound).",
+}
+# what each path parameter may be: anything else is refused (400, or 403/404 for an unknown id)
+PATH_PATTERNS = {
+    "app_id": r"^app[0-9a-f]{28}$",
+    "audience_id": r"^aud[0-9a-f]{28}$",
+    "engagement_id": r"^eng[0-9a-f]{28}$",
+    "device_id": models.DEVICE_ID_PATTERN,
+    "endpoint_id": models.DEVICE_ID_PATTERN,
+    "name": r"^[a-z0-9][a-z0-9_-]{0,63}\.(js|css|svg)$",
+}
 TEST_TOKEN = Param(
     "X-Herald-Test-Token",
     "header",
@@ -383,6 +411,7 @@ class Operation:
     request: type[BaseModel] | None = None
     request_example: dict[str, Any] | None = None
     merge_patch: bool = False  # the body is an RFC 7386 merge patch of `request`
+    body_optional: bool = False  # no body at all means the defaults
     params: tuple[Param, ...] = ()
     description: str = ""
 
@@ -505,6 +534,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         errors=(*COMMON_ERRORS, 409, 413),
         request=models.RotateKeys,
         request_example={"kind": "client", "overlap_hours": 168},
+        body_optional=True,
         description=(
             "`kind` admin or client (both without a body); the key it replaces keeps working "
             "for `overlap_hours` (default 0 for the admin key, 168 = 7 days for the client key, "
@@ -518,6 +548,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         errors=(*COMMON_ERRORS, 409, 413),
         request=models.ConfigureIdentity,
         request_example={"identity": "required", "overlap_hours": 168},
+        body_optional=True,
         description=(
             "With `required`, a device registered with a `user_id` needs "
             "`user_token = hex(HMAC-SHA256(identity_secret, user_id))`, else 401; a device "
@@ -609,7 +640,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         request=models.EngagementSpec,
         request_example={"priority": 3, "frequency": {"max_per_day": 2}},
         merge_patch=True,
-        params=(Param("If-Match", "header", "The version you read (the ETag).", required=True),),
+        params=(
+            Param(
+                "If-Match",
+                "header",
+                "The version you read (the ETag).",
+                required=True,
+                schema=IF_MATCH_SCHEMA,
+            ),
+        ),
         description=(
             "An RFC 7386 merge patch of the engagement: objects merge, null removes. Once the "
             "engagement has been active, variant keys and weights, ab_test and control_percent "
@@ -643,9 +682,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ADMIN,
         {200: ("The report.", Metrics)},
         params=(
-            Param("from", "query", "First day counted (YYYY-MM-DD, UTC)."),
-            Param("to", "query", "Last day counted (YYYY-MM-DD, UTC)."),
-            Param("granularity", "query", "`day` adds a daily series.", schema={"enum": ["day"]}),
+            Param("from", "query", "First day counted (YYYY-MM-DD, UTC).", schema=DAY),
+            Param(
+                "to",
+                "query",
+                "Last day counted (YYYY-MM-DD, UTC), not before `from`; a daily series covers "
+                "at most 366 days.",
+                schema=DAY,
+            ),
+            Param(
+                "granularity",
+                "query",
+                "`day` adds a daily series.",
+                schema={"type": "string", "enum": ["day"]},
+            ),
         ),
     ),
     ("GET", ENGAGEMENT + "/responses"): Operation(
@@ -711,6 +761,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         PUBLIC,
         {202: ("Accepted (Pinpoint's MessageBody).", PinpointMessageBody)},
         errors=(400, 403, 413, 415),
+        request=EndpointRequest,
         description=(
             "Pinpoint's EndpointRequest, merged into the device `endpoint_id` (created when "
             "unknown). Needs `pinpoint.enabled` on the app; errors in Pinpoint's shape. See "
@@ -826,34 +877,85 @@ def schemas() -> dict[str, Any]:
         sorted(everything, key=lambda pair: pair[0].__name__),
         ref_template="#/components/schemas/{model}",
     )
-    return top.get("$defs", {})
+    return {**top.get("$defs", {}), **rule_schema.components()}
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _patch_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """A merge patch: any subset of the model's fields; `null` removes a field."""
+def _patch_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    """An RFC 7386 merge patch of `model`: objects merge, so any of their fields may be left
+    out, and `null` removes a field, so only fields that have a default may be null; arrays
+    and values replace what was there. The result of the merge must be a valid model."""
     return {
-        "type": "object",
-        "description": f"RFC 7386 merge patch of {model.__name__}",
-        "properties": {
-            name: {
-                "anyOf": [
-                    {"$ref": f"#/components/schemas/{model.__name__}/properties/{name}"},
-                    {"type": "null"},
-                ]
-            }
-            for name in model.model_fields
-        },
-        "additionalProperties": False,
+        **_partial(_ref(model), components),
+        "description": f"RFC 7386 merge patch of {model.__name__}: the merged result must be a "
+        f"valid {model.__name__}.",
     }
 
 
-def _operation(method: str, path: str, view_name: str, operation: Operation) -> dict[str, Any]:
+def _partial(schema: Any, components: dict[str, Any]) -> Any:
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        target = components[schema["$ref"].rsplit("/", 1)[-1]]
+        return _partial(target, components) if _is_object(target) else schema
+    if _is_object(schema):
+        required = set(schema.get("required", []))
+        properties = {}
+        for name, field_schema in schema.get("properties", {}).items():
+            patched = _partial(field_schema, components)
+            properties[name] = patched if name in required else _nullable(patched)
+        partial = {
+            key: value
+            for key, value in schema.items()
+            if key not in ("properties", "required", "title", "discriminator")
+        }
+        if properties:
+            partial["properties"] = properties
+        for key in ("patternProperties",):
+            if key in schema:
+                partial[key] = {
+                    pattern: _nullable(_partial(value, components))
+                    for pattern, value in schema[key].items()
+                }
+        if isinstance(schema.get("additionalProperties"), dict):
+            partial["additionalProperties"] = _nullable(
+                _partial(schema["additionalProperties"], components)
+            )
+        return partial
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            # partial branches overlap (a patch may fit several), so any of them
+            rest = {k: v for k, v in schema.items() if k not in (key, "discriminator")}
+            return {**rest, "anyOf": [_partial(branch, components) for branch in schema[key]]}
+    if "allOf" in schema and len(schema["allOf"]) == 1:
+        rest = {k: v for k, v in schema.items() if k != "allOf"}
+        return {**rest, **_partial(schema["allOf"][0], components)}
+    return schema
+
+
+def _is_object(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "object" and ("properties" in schema or "$ref" not in schema)
+
+
+def _nullable(schema: Any) -> dict[str, Any]:
+    if isinstance(schema, dict) and schema.get("type") == "null":
+        return schema
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _operation(
+    method: str, path: str, view_name: str, operation: Operation, components: dict[str, Any]
+) -> dict[str, Any]:
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": PATH_PATTERNS[name]},
+        }
         for name in path_params(path)
     ]
     parameters += [
@@ -889,13 +991,18 @@ def _operation(method: str, path: str, view_name: str, operation: Operation) -> 
     if operation.request is not None:
         media = "application/merge-patch+json" if operation.merge_patch else "application/json"
         schema = (
-            _patch_schema(operation.request) if operation.merge_patch else _ref(operation.request)
+            _patch_schema(operation.request, components)
+            if operation.merge_patch
+            else _ref(operation.request)
         )
         content: dict[str, Any] = {"schema": schema}
         if operation.request_example is not None:
             content["example"] = operation.request_example
         # Chalice routes accept application/json only: the patch is sent with that type too.
-        document["requestBody"] = {"required": True, "content": {"application/json": content}}
+        document["requestBody"] = {
+            "required": not operation.body_optional,
+            "content": {"application/json": content},
+        }
         if media != "application/json":
             document["requestBody"]["description"] = "An RFC 7386 JSON merge patch."
     return document
@@ -926,9 +1033,12 @@ def operation_for(method: str, path: str) -> Operation:
 def document(app: Chalice) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route the app serves."""
     paths: dict[str, Any] = {}
+    components = schemas()
     for method, path, view_name in routes(app):
         operation = operation_for(method, path)
-        paths.setdefault(path, {})[method.lower()] = _operation(method, path, view_name, operation)
+        paths.setdefault(path, {})[method.lower()] = _operation(
+            method, path, view_name, operation, components
+        )
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -943,7 +1053,7 @@ def document(app: Chalice) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": components,
             "responses": {
                 name: {
                     "description": description,

@@ -46,7 +46,14 @@ FAKE_AWS = {
 class JsonErrorsHandler(ChaliceRequestHandler):
     """Chalice's local HTTP handler, answering what API Gateway itself refuses (no such route:
     `{"message": "Missing Authentication Token"}`) as Herald's `{Code, Message}`, the way the
-    deployed API's gateway responses do (deploy/gateway.py)."""
+    deployed API's gateway responses do (deploy/outbox.py). Every method reaches the app, so
+    one Chalice does not serve (TRACE, CONNECT, anything) is a JSON 405 with `Allow` on a known
+    path and a JSON 404 elsewhere, never http.server's HTML 501."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("do_"):  # http.server looks up do_<METHOD> for each request
+            return self._generic_handle
+        raise AttributeError(name)
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         body = {

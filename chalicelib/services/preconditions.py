@@ -4,7 +4,8 @@ import re
 
 from chalicelib.errors import Conflict, InvalidInput, PreconditionRequired
 
-_VERSION = re.compile(r'^(W/)?"?([0-9]{1,12})"?$')
+VERSION_PATTERN = r'^(W/)?"?([0-9]{1,12})"?$'
+_VERSION = re.compile(VERSION_PATTERN)
 
 
 def check_version(if_match: str | None, current: int, required: bool) -> None:

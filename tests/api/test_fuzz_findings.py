@@ -1,6 +1,7 @@
 """Each input an outside fuzzer found answered with a 500 or accepted wrongly (issue 9), as a
 regression test: a clear 400 (or 404) with {Code, Message}, and nothing stored."""
 
+import http.client
 import json
 from datetime import UTC, datetime
 
@@ -184,3 +185,51 @@ def test_patches_that_would_grow_an_engagement_past_its_stored_limit_are_413(api
     _refused(reply, 413)
     assert "the limit is 131072" in reply.body["Message"]
     assert api.get(path, key=shop.admin_key).body == current
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND"])
+def test_methods_chalice_does_not_serve_answer_json_on_the_local_run(herald, method):
+    # schemathesis found TRACE answered with http.server's HTML 501
+    def send(path):
+        connection = http.client.HTTPConnection("127.0.0.1", herald.port, timeout=10)
+        try:
+            connection.request(method, path)
+            response = connection.getresponse()
+            return response.status, response.getheader("Allow"), json.loads(response.read())
+        finally:
+            connection.close()
+
+    status, allow, body = send("/v1/apps")
+    assert (status, allow) == (405, "POST") and set(body) == {"Code", "Message"}, body
+    status, _allow, body = send("/v1/nothing-here")
+    assert status == 404 and set(body) == {"Code", "Message"}, body
+
+
+# --- schemathesis findings: what the OpenAPI document allows is accepted (issue 9) ---------
+
+
+def test_a_whole_number_written_with_a_fraction_is_that_integer(api, shop):
+    # JSON Schema counts 3.0 and 1e1 as integers; strict models refused them
+    body = {**minimal_engagement(), "priority": 3.0, "frequency": {"max_per_day": 1e1}}
+    created = api.post(shop.path + "/engagements", body, key=shop.admin_key)
+    assert created.status == 201, created.body
+    assert (created.body["priority"], created.body["frequency"]["max_per_day"]) == (3, 10)
+    rotated = api.post(
+        shop.path + "/keys/rotate", {"kind": "client", "overlap_hours": 2.0}, key=shop.admin_key
+    )
+    assert rotated.status == 200, rotated.body
+    assert (
+        api.post(shop.path + "/engagements", {**body, "priority": 3.5}, key=shop.admin_key).status
+        == 400
+    )
+
+
+@pytest.mark.parametrize(
+    "origin", ["https://shop_1.example.com", "https://shop.example.com.", "https://a..b"]
+)
+def test_an_origin_off_the_documented_pattern_is_refused(api, shop, origin):
+    before = store_snapshot()
+    reply = api.patch(shop.path, {"web_origins": [origin]}, key=shop.admin_key)
+    _refused(reply)
+    assert "web_origins[0]" in reply.body["Message"]
+    assert store_snapshot() == before

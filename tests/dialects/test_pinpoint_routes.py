@@ -143,11 +143,11 @@ def test_updates_merge_into_the_endpoint_as_pinpoints_do(api, enabled):
         ({"Attributes": {"plan": "gold"}}, "Attributes.plan"),
         ({"Demographic": {"Locale": 42}}, "Demographic.Locale"),
         ({"Demographic": {"Timezone": "Mars/Olympus"}}, "timezone"),
-        ({"Demographic": {"Locale": "not a locale"}}, "locale"),
+        ({"Demographic": {"Locale": "not a locale"}}, "Demographic.Locale"),
         ({"Metrics": {"visits": "three"}}, "Metrics.visits"),
         ({"User": {"UserId": 7}}, "User.UserId"),
         ({"Colour": "blue"}, "Colour: unknown field"),
-        ({"Attributes": {"bad name": ["x"]}}, "attributes"),
+        ({"Attributes": {"bad name": ["x"]}}, "Attributes.bad name"),
         ({"Attributes": {f"a{n}": ["x"] for n in range(51)}}, "attributes"),
     ],
 )

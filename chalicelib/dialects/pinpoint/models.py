@@ -6,9 +6,21 @@ botocore and Amplify send only modelled fields and anything else is a client mis
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+
+from chalicelib.api import models
 
 Text = Annotated[str, StringConstraints(max_length=1024)]
+# what the device's field takes (an empty text leaves the field as it is)
+Version = Annotated[str, StringConstraints(max_length=32)]
+LocaleText = Annotated[str, StringConstraints(pattern=f"^$|{models.LOCALE_PATTERN}")]
+TimezoneText = Annotated[
+    str,
+    WithJsonSchema({"type": "string", "enum": ["", *models.TIMEZONES]}),
+]
+# an attribute's name, as a device's (chalicelib/api/models.py AttributeName)
+Name = Annotated[str, StringConstraints(pattern=models.ATTRIBUTE_NAME_PATTERN)]
+_CLOSED = {"additionalProperties": False}
 Values = Annotated[list[Text], Field(max_length=100)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -18,14 +30,14 @@ class _Pinpoint(BaseModel):
 
 
 class EndpointDemographic(_Pinpoint):
-    AppVersion: Text | None = None
-    Locale: Text | None = None
+    AppVersion: Version | None = None
+    Locale: LocaleText | None = None
     Make: Text | None = None
     Model: Text | None = None
     ModelVersion: Text | None = None
     Platform: Text | None = None
-    PlatformVersion: Text | None = None
-    Timezone: Text | None = None
+    PlatformVersion: Version | None = None
+    Timezone: TimezoneText | None = None
 
 
 class EndpointLocation(_Pinpoint):
@@ -38,21 +50,28 @@ class EndpointLocation(_Pinpoint):
 
 
 class EndpointUser(_Pinpoint):
-    UserAttributes: Annotated[dict[Text, Values], Field(max_length=100)] | None = None
-    UserId: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    UserAttributes: (
+        Annotated[dict[Name, Values], Field(max_length=100, json_schema_extra=_CLOSED)] | None
+    ) = None
+    # Herald's user ids are at most 128 characters (RegisterDevice.user_id)
+    UserId: Annotated[str, StringConstraints(max_length=128)] | None = None
 
 
 class EndpointRequest(_Pinpoint):
     """UpdateEndpoint's body; also PutEvents' `Endpoint` (PublicEndpoint, the same members)."""
 
     Address: Text | None = None
-    Attributes: Annotated[dict[Text, Values], Field(max_length=100)] | None = None
+    Attributes: (
+        Annotated[dict[Name, Values], Field(max_length=100, json_schema_extra=_CLOSED)] | None
+    ) = None
     ChannelType: Text | None = None
     Demographic: EndpointDemographic | None = None
     EffectiveDate: Text | None = None
     EndpointStatus: Text | None = None
     Location: EndpointLocation | None = None
-    Metrics: Annotated[dict[Text, Number], Field(max_length=100)] | None = None
+    Metrics: (
+        Annotated[dict[Name, Number], Field(max_length=100, json_schema_extra=_CLOSED)] | None
+    ) = None
     OptOut: Text | None = None
     RequestId: Text | None = None
     User: EndpointUser | None = None
