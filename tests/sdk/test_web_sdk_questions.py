@@ -63,12 +63,27 @@ def test_nps_choices_and_text_are_drawn_and_answered(new_page, herald, http, app
         "multiple": True,
         "options": [{"id": "shoes", "label": "Shoes"}, {"id": "hats", "label": "Hats"}],
     }
+    one = {**pick, "multiple": False, "prompt": "Which one next?"}
     text = {"type": "text", "prompt": "Anything else?", "max_length": 20}
-    ids = {
-        kind: engagement(http, app, kind, f"ask_{kind}", asking(question, title=kind))
-        for kind, question in (("nps", nps), ("choice", pick), ("text", text))
+    french = {
+        "fr": {
+            "question": {
+                "prompt": "Qu'avez-vous acheté ?",
+                "submit_label": "Valider",
+                "options": {"shoes": "Chaussures", "hats": "Chapeaux"},
+            }
+        }
     }
-    shop = Shop(new_page(), herald, app).open()
+    messages = {
+        "nps": asking(nps, title="nps"),
+        "choice": {**asking(pick, title="choice"), "localizations": french},
+        "one": asking(one, title="one"),
+        "text": asking(text, title="text"),
+    }
+    ids = {kind: engagement(http, app, kind, f"ask_{kind}", m) for kind, m in messages.items()}
+    shop = Shop(new_page(), herald, app)
+    shop.url += "&locale=fr-FR"  # the fetch localizes the choice question; the others have no fr
+    shop.open()
     page = shop.page
 
     shop.track("ask_nps")
@@ -84,15 +99,24 @@ def test_nps_choices_and_text_are_drawn_and_answered(new_page, herald, http, app
 
     shop.track("ask_choice")
     dialog = page.get_by_role("dialog", name="choice")
-    done = dialog.get_by_role("button", name="Done")
-    expect(dialog.get_by_role("checkbox", name="Shoes")).to_be_focused()
+    expect(dialog.get_by_role("group", name="Qu'avez-vous acheté ?")).to_be_visible()
+    done = dialog.get_by_role("button", name="Valider")
+    expect(dialog.get_by_role("checkbox", name="Chaussures")).to_be_focused()
     page.keyboard.press("Space")
     page.keyboard.press("Tab")
     page.keyboard.press("Space")
-    expect(dialog.get_by_role("checkbox", name="Hats")).to_be_checked()
+    expect(dialog.get_by_role("checkbox", name="Chapeaux")).to_be_checked()
     page.keyboard.press("Tab")
     expect(done).to_be_focused()
     shots.take(page, "choice")
+    page.keyboard.press("Enter")
+    expect(dialog).to_have_count(0)
+
+    shop.track("ask_one")
+    dialog = page.get_by_role("dialog", name="one")
+    expect(dialog.get_by_role("radio", name="Shoes")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(dialog.get_by_role("radio", name="Hats")).to_be_checked()
     page.keyboard.press("Enter")
     expect(dialog).to_have_count(0)
 
@@ -119,6 +143,7 @@ def test_nps_choices_and_text_are_drawn_and_answered(new_page, herald, http, app
     assert values == [
         [ids["nps"], 9],
         [ids["choice"], ["shoes", "hats"]],
+        [ids["one"], "hats"],
         [ids["text"], "more hats please,"],
     ]
     shop.flush()

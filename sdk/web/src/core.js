@@ -1,22 +1,20 @@
-// The SDK's core, without any DOM: device identity and registration, the trigger list (one
-// request per session, refreshed when next_fetch_after runs out), matching tracked events against
-// it, fetching messages only for a match, one message on screen at a time (the rest wait by
-// priority), answers to a message's question, the events queue, and an enrolled test device's
-// token. A renderer (dom.js, or a React Native one) only draws.
+// The SDK's core, without any DOM: the device (which one it is, and an enrolled test device's
+// token: device.js) and its registration, the trigger list (one request per session, refreshed
+// when next_fetch_after runs out), matching tracked events against it, fetching messages only
+// for a match (a test device on every event), one message on screen at a time (the rest wait by
+// priority), answers to a message's question, and the events queue. A renderer (dom.js, or a
+// React Native one) only draws.
 
 import { conditionsHold } from "./rules.js";
 import { answerProblem } from "./questions.js";
+import { DeviceIdentity, randomId } from "./device.js";
 import { EventQueue, backoffDelay } from "./queue.js";
 import { Storage, defaultStore } from "./storage.js";
 import { Transport } from "./transport.js";
 
 const NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
-const DEVICE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const LOCALE = /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$/;
 const SAFE_LINK = /^https?:\/\//i;
-const TEST_TOKEN = /^herald_test_[A-Za-z0-9_-]{16,200}$/;
-const ENROLMENT = "test-device";
-const ENROLMENT_LINK = "herald-test://enrol?";
 
 /**
  * @typedef {{type: "dismiss" | "deep_link" | "url", target?: string}} ButtonAction
@@ -33,7 +31,6 @@ const ENROLMENT_LINK = "herald-test://enrol?";
  * @typedef {import("./questions.js").Answer} Answer
  * @typedef {{impression: () => void, click: (elementId: string) => void, dismiss: () => void,
  *            renderError: () => void, respond: (value: Answer) => boolean}} Controls
- * @typedef {{appId: string, deviceId: string, testToken: string}} Enrolment
  * @typedef {{show: (message: Message, controls: Controls) => void, destroy: () => void}}
  *            Renderer
  * @typedef {(message: Message, controls: Controls) => void} MessageHandler
@@ -66,16 +63,6 @@ const ENROLMENT_LINK = "herald-test://enrol?";
  *   how links are followed (default: location.assign, window.open)
  */
 
-/** @returns {string} */
-function randomId() {
-  const crypto = globalThis.crypto;
-  if (crypto?.randomUUID) return crypto.randomUUID();
-  const bytes = new Uint8Array(16);
-  if (crypto?.getRandomValues) crypto.getRandomValues(bytes);
-  else for (let index = 0; index < 16; index += 1) bytes[index] = Math.floor(Math.random() * 256);
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
 /** @param {unknown} target */
 export function isWebLink(target) {
   if (typeof target !== "string" || !SAFE_LINK.test(target)) return false;
@@ -85,35 +72,6 @@ export function isWebLink(target) {
   } catch {
     return false;
   }
-}
-
-/**
- * The enrolment in a test-device link as the console shows it
- * (`herald-test://enrol?app_id=…&device_id=…&test_token=…`), also inside a page URL's fragment
- * and percent-encoded; null when `link` holds none.
- * @param {unknown} link
- * @returns {Enrolment | null}
- */
-export function parseEnrolmentLink(link) {
-  if (typeof link !== "string") return null;
-  let text = link;
-  if (!text.includes(ENROLMENT_LINK)) {
-    try {
-      text = decodeURIComponent(text);
-    } catch {
-      return null;
-    }
-  }
-  const at = text.indexOf(ENROLMENT_LINK);
-  if (at < 0) return null;
-  const query = new URLSearchParams(text.slice(at + ENROLMENT_LINK.length));
-  const appId = query.get("app_id");
-  const deviceId = query.get("device_id");
-  const testToken = query.get("test_token");
-  if (!appId || !deviceId || !DEVICE_ID.test(deviceId) || !testToken || !TEST_TOKEN.test(testToken)) {
-    return null;
-  }
-  return { appId, deviceId, testToken };
 }
 
 function browserLocale() {
@@ -153,19 +111,10 @@ export class Herald {
     this.storage = new Storage(options.storage ?? defaultStore(), `herald:${options.appId}:`);
     this.transport = new Transport({ url: options.url, appId: options.appId,
       clientKey: options.clientKey, fetch: options.fetch });
-    if (options.testToken !== undefined && !TEST_TOKEN.test(String(options.testToken))) {
-      throw new TypeError("Herald: testToken must be the herald_test_… token the device was enrolled with");
-    }
-    /** @type {Error[]} what start() reports (no handler can be set before) */
-    this.startProblems = [];
-    if (options.enrolFromUrl) this.enrolFromPage();
-    /** @type {Enrolment | null} */
-    this.enrolment = this.storedEnrolment();
-    this.deviceId = this.resolveDeviceId(options.deviceId);
-    /** @type {string | undefined} */
-    this.testToken = undefined;
-    const mismatch = this.useTestToken();
-    if (mismatch) this.startProblems.push(mismatch);
+    this.identity = new DeviceIdentity({ storage: this.storage, appId: options.appId,
+      deviceId: options.deviceId, testToken: options.testToken, enrolFromUrl: options.enrolFromUrl });
+    this.deviceId = this.identity.deviceId;
+    this.transport.testToken = this.identity.testToken;
     /** @type {Record<string, unknown>} */
     this.registration = {
       platform: options.platform ?? "web",
@@ -208,80 +157,9 @@ export class Herald {
 
   /** Register and load the triggers; never rejects (failures go to `on("error")`). */
   async start() {
-    for (const problem of this.startProblems.splice(0)) this.report(problem);
+    for (const problem of this.identity.problems.splice(0)) this.report(problem);
     await Promise.all([this.register(), this.refreshTriggers()]);
     if (this.queue.pending().length > 0) this.queue.flush().catch(() => {});
-  }
-
-  /** @param {string | undefined} given */
-  resolveDeviceId(given) {
-    if (given !== undefined) {
-      if (!DEVICE_ID.test(given)) throw new TypeError("Herald: deviceId must match [A-Za-z0-9_.:-]{1,128}");
-      return given;
-    }
-    if (this.enrolment) return this.enrolment.deviceId;
-    const stored = this.storage.read("device", null);
-    if (typeof stored === "string" && DEVICE_ID.test(stored)) return stored;
-    const made = `web-${randomId()}`;
-    this.storage.write("device", made);
-    return made;
-  }
-
-  /** The enrolment kept in storage for this app, or null. @returns {Enrolment | null} */
-  storedEnrolment() {
-    const stored = parseEnrolmentLink(this.storage.read(ENROLMENT, null));
-    return stored && stored.appId === this.options.appId ? stored : null;
-  }
-
-  /** The test token goes with the device it was made for, and with no other; the problem when
-   * the kept enrolment is for another device than the given deviceId. @returns {TypeError | null} */
-  useTestToken() {
-    const enrolled = this.enrolment?.deviceId === this.deviceId ? this.enrolment?.testToken : undefined;
-    this.testToken = this.options.testToken ?? enrolled;
-    this.transport.testToken = this.testToken;
-    if (!this.enrolment || enrolled) return null;
-    return new TypeError(
-      `Herald: the test-device enrolment is for ${this.enrolment.deviceId}, not deviceId ${this.deviceId}: its token is not sent`,
-    );
-  }
-
-  /** `enrolFromUrl`: keep the enrolment link in the page URL's fragment, then take it out of the
-   * address bar (and so of history and bookmarks), whether it was valid or not. */
-  enrolFromPage() {
-    const location = globalThis.location;
-    const fragment = location?.hash ?? "";
-    if (!fragment.includes("herald-test")) return;
-    try {
-      globalThis.history?.replaceState(globalThis.history.state, "", location.pathname + location.search);
-    } catch {
-      // a sandboxed page may refuse: the enrolment still counts
-    }
-    const enrolment = parseEnrolmentLink(fragment.slice(1));
-    const problem = this.enrolmentProblem(enrolment);
-    if (problem) this.startProblems.push(problem);
-    else this.storage.write(ENROLMENT, this.linkOf(/** @type {Enrolment} */ (enrolment)));
-  }
-
-  /** @param {Enrolment | null} enrolment @returns {TypeError | null} */
-  enrolmentProblem(enrolment) {
-    if (!enrolment) {
-      return new TypeError("Herald: not an enrolment link (herald-test://enrol?app_id=…&device_id=…&test_token=…)");
-    }
-    if (enrolment.appId !== this.options.appId) {
-      return new TypeError(`Herald: the enrolment is for app ${enrolment.appId}, not ${this.options.appId}`);
-    }
-    if (this.options.deviceId !== undefined && this.options.deviceId !== enrolment.deviceId) {
-      return new TypeError(`Herald: the enrolment is for device ${enrolment.deviceId}, not deviceId ${this.options.deviceId}`);
-    }
-    return null;
-  }
-
-  /** @param {Enrolment} enrolment */
-  linkOf(enrolment) {
-    const query = new URLSearchParams({
-      app_id: enrolment.appId, device_id: enrolment.deviceId, test_token: enrolment.testToken,
-    });
-    return ENROLMENT_LINK + query;
   }
 
   // --- public surface ------------------------------------------------------------------------
@@ -295,34 +173,25 @@ export class Herald {
    * @returns {Promise<{deviceId: string}>}
    */
   async enrol(link) {
-    const enrolment = parseEnrolmentLink(link);
-    const problem = this.enrolmentProblem(enrolment);
-    if (problem) throw problem;
-    const enrolled = /** @type {Enrolment} */ (enrolment);
-    this.storage.write(ENROLMENT, this.linkOf(enrolled));
-    this.enrolment = enrolled;
-    await this.switchDevice();
-    return { deviceId: enrolled.deviceId };
+    await this.switchDevice(this.identity.enrol(link));
+    return { deviceId: this.deviceId };
   }
 
   /** Forget the enrolment: back to the device id (and test token) this browser had before. */
   async unenrol() {
-    this.storage.remove(ENROLMENT);
-    this.enrolment = null;
-    await this.switchDevice();
+    await this.switchDevice(this.identity.unenrol());
   }
 
   /** Whether this device sends a test token (an enrolled test device), and which device it is. */
   get testDevice() {
-    return this.testToken ? { deviceId: this.deviceId } : null;
+    return this.identity.testToken ? { deviceId: this.deviceId } : null;
   }
 
-  /** After an enrolment changed: the device id and token it means, registered if new. */
-  async switchDevice() {
-    const deviceId = this.resolveDeviceId(this.options.deviceId);
-    const changed = deviceId !== this.deviceId;
-    this.deviceId = deviceId;
-    this.useTestToken();
+  /** After an enrolment changed: the device id and token it means, registered if new.
+   * @param {boolean} changed whether the device id changed */
+  async switchDevice(changed) {
+    this.deviceId = this.identity.deviceId;
+    this.transport.testToken = this.identity.testToken;
     if (!changed || this.destroyed) return;
     this.registered = false;
     await this.register();
@@ -375,7 +244,7 @@ export class Herald {
       if (Date.now() >= this.triggersExpireAt) await this.refreshTriggers();
       // The trigger list leaves out drafts and test-only engagements: a test device asks Herald
       // on every event (Herald still checks the trigger), so what it tests does show.
-      if (!this.testToken && !this.matches(event, attributes)) return;
+      if (!this.identity.testToken && !this.matches(event, attributes)) return;
       if (!this.registered) await this.register();
       const answer = await this.transport.messages(this.deviceId, event, attributes);
       if (this.destroyed) return;

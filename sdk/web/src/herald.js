@@ -5,7 +5,8 @@
 import { Herald } from "./core.js";
 import { createDomRenderer } from "./dom.js";
 
-export { Herald, isWebLink, parseEnrolmentLink } from "./core.js";
+export { Herald, isWebLink } from "./core.js";
+export { parseEnrolmentLink } from "./device.js";
 export { answerProblem } from "./questions.js";
 export { createDomRenderer } from "./dom.js";
 export { HeraldError } from "./transport.js";

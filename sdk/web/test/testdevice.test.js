@@ -5,7 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { Herald, parseEnrolmentLink } from "../src/core.js";
+import { Herald } from "../src/core.js";
+import { parseEnrolmentLink } from "../src/device.js";
 import { memoryStore } from "../src/storage.js";
 import { fakeHerald, options } from "./fakes.js";
 
@@ -81,7 +82,7 @@ test("a kept enrolment for another device than the given deviceId sends no token
   await first.enrol(LINK);
   first.destroy();
   const herald = new Herald(options(server, { deviceId: "d-1", storage }));
-  assert.equal(herald.testToken, undefined);
+  assert.equal(herald.identity.testToken, undefined);
   await assert.rejects(herald.enrol(LINK), /for device qa-web-1, not deviceId d-1/);
   const errors = [];
   herald.on("error", (error) => errors.push(error.message));
@@ -105,7 +106,7 @@ test("enrolFromUrl reads the link in the fragment and takes it out of the addres
   assert.deepEqual(replaced, []);
   const herald = new Herald(options(server, { deviceId: undefined, enrolFromUrl: true }));
   assert.equal(herald.deviceId, "qa-web-1");
-  assert.equal(herald.testToken, TOKEN);
+  assert.equal(herald.identity.testToken, TOKEN);
   assert.deepEqual(replaced, ["/shop?a=1"]);
   location.hash = `#${LINK.replace("app-1", "app-9")}`;
   const other = new Herald(options(server, { deviceId: undefined, enrolFromUrl: true }));
