@@ -31,6 +31,8 @@ export const QUESTION_STYLE = `
 .herald-submit{margin-top:12px}
 .herald-submit:disabled{opacity:.5;cursor:not-allowed}
 .herald-banner .herald-question{margin:0;flex:1 1 auto}
+.herald-card .herald-question{padding:0 16px}
+@media (max-width:600px){.herald-nps .herald-choice span{min-width:26px;padding:0 2px}}
 `;
 
 /** @typedef {import("./dom.js").Context} Context */
