@@ -3,10 +3,13 @@ model"): the user token that proves a user id, and the enrolment link of a test 
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 ENROLMENT_SCHEME = "herald-test"
+DEVICE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")  # what Herald accepts as a device id
+TEST_TOKEN = re.compile(r"^herald_test_[A-Za-z0-9_-]{16,200}$")
 
 
 def user_token(secret: str, user_id: str) -> str:
@@ -32,15 +35,21 @@ class Enrolment:
 
     @classmethod
     def from_link(cls, link: str) -> "Enrolment":
-        """Read an enrolment link; ValueError when it is not one."""
+        """Read an enrolment link; ValueError when it is not one (the cases both SDKs read
+        alike are in sdk/shared/enrolment-links.json)."""
         parts = urlsplit(link.strip())
         if parts.scheme != ENROLMENT_SCHEME or parts.netloc != "enrol":
             raise ValueError(f"not a Herald enrolment link: {link!r}")
-        query = parse_qs(parts.query, strict_parsing=True)
+        query = parse_qs(parts.query)
         try:
             found = {name: query[name] for name in ("app_id", "device_id", "test_token")}
         except KeyError as missing:
             raise ValueError(f"the enrolment link has no {missing.args[0]}") from None
-        if any(len(values) != 1 or not values[0] for values in found.values()):
+        if any(len(values) != 1 for values in found.values()):
             raise ValueError("the enrolment link names each of its fields once")
-        return cls(**{name: values[0] for name, values in found.items()})
+        enrolment = cls(**{name: values[0] for name, values in found.items()})
+        if not DEVICE_ID.match(enrolment.device_id):
+            raise ValueError(f"not a device id Herald accepts: {enrolment.device_id!r}")
+        if not TEST_TOKEN.match(enrolment.test_token):
+            raise ValueError("the enrolment link's test_token is not a test token")
+        return enrolment

@@ -24,7 +24,8 @@ export function randomId() {
 
 /**
  * The enrolment in a test-device link as the console shows it, also inside a page URL's
- * fragment and percent-encoded; null when `link` holds none.
+ * fragment and percent-encoded; null when `link` holds none (the cases the Python SDK reads
+ * alike are in sdk/shared/enrolment-links.json).
  * @param {unknown} link
  * @returns {Enrolment | null}
  */
@@ -41,6 +42,7 @@ export function parseEnrolmentLink(link) {
   const at = text.indexOf(ENROLMENT_LINK);
   if (at < 0) return null;
   const query = new URLSearchParams(text.slice(at + ENROLMENT_LINK.length));
+  if (["app_id", "device_id", "test_token"].some((name) => query.getAll(name).length !== 1)) return null;
   const appId = query.get("app_id");
   const deviceId = query.get("device_id");
   const testToken = query.get("test_token");

@@ -4,6 +4,7 @@
 // a test device asks Herald on every event, since drafts are not in the trigger list.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 
 import { Herald } from "../src/core.js";
 import { parseEnrolmentLink } from "../src/device.js";
@@ -26,6 +27,21 @@ test("parseEnrolmentLink reads the console's link, also in a fragment and percen
     assert.equal(parseEnrolmentLink(bad), null, String(bad));
   }
 });
+
+const LINK_CASES = JSON.parse(
+  readFileSync(new URL("../../shared/enrolment-links.json", import.meta.url), "utf8"),
+).cases;
+
+for (const { name, link, enrolment } of LINK_CASES) {
+  test(`shared enrolment link case: ${name}`, () => {
+    const expected = enrolment && {
+      appId: enrolment.app_id,
+      deviceId: enrolment.device_id,
+      testToken: enrolment.test_token,
+    };
+    assert.deepEqual(parseEnrolmentLink(link), expected);
+  });
+}
 
 test("a testToken goes with every fetch and no other request; a test device fetches on any event", async () => {
   const server = fakeHerald({ triggers: () => ({ triggers: [], next_fetch_after: 300 }) });
