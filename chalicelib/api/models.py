@@ -35,14 +35,30 @@ _http_url = links.check_https  # url targets and images: https only (SPEC §7.4)
 _deep_link = links.check_deep_link
 
 
+# Unicode's White_Space, which pydantic strips (str.isspace also counts \x1c-\x1f)
+_SPACES = "".join(
+    f"\\u{code:04x}"
+    for code in range(0x3001)
+    if chr(code).isspace() and code not in range(0x1C, 0x20)
+)
+# what stripping leaves something of: a field stripped, then at least 1 character long
+NOT_BLANK = {"pattern": f"[^{_SPACES}]"}
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    Field(json_schema_extra=NOT_BLANK),
+]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_TOKEN)]
 Colour = Annotated[str, StringConstraints(pattern=_HEX_COLOUR)]
-# https, a host, no spaces or control characters (links.check_https)
-HTTPS_URL_PATTERN = (
-    r"^[Hh][Tt][Tt][Pp][Ss]://[^\s\x00-\x1f\x7f/?#@:\[\]]+(:[0-9]*)?([/?#][^\s\x00-\x1f\x7f]*)?$"
+# https, a host, no spaces (str.isspace) or control characters: links.check_https, exactly
+_NOT_PLAIN = "".join(
+    f"\\u{code:04x}" for code in range(0x3001) if chr(code).isspace() or code < 0x20 or code == 0x7F
 )
+_PLAIN = f"[^{_NOT_PLAIN}]"
+_HOST = f"[^{_NOT_PLAIN}/?#@:\\[\\]]"
+HTTPS_URL_PATTERN = f"^[Hh][Tt][Tt][Pp][Ss]://{_HOST}+(:[0-9]*)?([/?#]{_PLAIN}*)?$"
 HttpUrl = Annotated[
     str,
     StringConstraints(max_length=2048),
@@ -210,6 +226,7 @@ def _stripped_template(limit: int) -> Any:
             strip_whitespace=True, min_length=1, max_length=templates.SOURCE_FACTOR * limit
         ),
         AfterValidator(templates.checker(limit)),
+        Field(json_schema_extra=NOT_BLANK),
     ]
 
 
@@ -218,9 +235,15 @@ Body = _template(templates.BODY_CHARS)
 Label = _stripped_template(templates.LABEL_CHARS)
 Prompt = _stripped_template(templates.PROMPT_CHARS)
 SubmitLabel = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=templates.LABEL_CHARS)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=templates.LABEL_CHARS),
+    Field(json_schema_extra=NOT_BLANK),
 ]
-OptionLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+OptionLabel = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+    Field(json_schema_extra=NOT_BLANK),
+]
 
 
 class Button(Strict):

@@ -414,6 +414,8 @@ class Operation:
     body_optional: bool = False  # no body at all means the defaults
     params: tuple[Param, ...] = ()
     description: str = ""
+    # status -> OpenAPI links to the operations that may follow (stateful clients, schemathesis)
+    links: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 APP = "/v1/apps/{app_id}"
@@ -502,6 +504,30 @@ DEVICE_EXAMPLE = {
 FETCH_EXAMPLE = {"event": "app_launch", "attributes": {"screen": "home"}}
 
 _ENGAGEMENT_ERRORS = (*COMMON_ERRORS, 409)
+
+
+def _engagement_links(*names: str) -> dict[str, Any]:
+    """Links from an answer that is an engagement to what may be done with it next: its id from
+    the body, the version to send in If-Match from the ETag."""
+    versioned = {"update_engagement", "delete_engagement"}
+    found = {}
+    for name in names:
+        parameters = {
+            "path.app_id": "$request.path.app_id",
+            "path.engagement_id": "$response.body#/engagement_id",
+        }
+        if name in versioned:
+            parameters["header.If-Match"] = "$response.header.ETag"
+        found["".join(part.title() for part in name.split("_"))] = {
+            "operationId": name,
+            "parameters": parameters,
+        }
+    return found
+
+
+AFTER_ENGAGEMENT = _engagement_links(
+    "get_engagement", "update_engagement", "pause_engagement", "engagement_metrics"
+)
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/v1/apps"): Operation(
@@ -607,6 +633,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ADMIN,
         {201: ("The engagement; the ETag header carries its version.", Engagement)},
         errors=(*_ENGAGEMENT_ERRORS, 413),
+        links={201: AFTER_ENGAGEMENT},
         request=models.CreateEngagement,
         request_example=ENGAGEMENT_EXAMPLE,
         description=(
@@ -630,13 +657,17 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ),
     ),
     ("GET", ENGAGEMENT): Operation(
-        "Read an engagement", ADMIN, {200: ("The engagement; ETag: its version.", Engagement)}
+        "Read an engagement",
+        ADMIN,
+        {200: ("The engagement; ETag: its version.", Engagement)},
+        links={200: _engagement_links("update_engagement", "pause_engagement")},
     ),
     ("PATCH", ENGAGEMENT): Operation(
         "Update an engagement",
         ADMIN,
         {200: ("The engagement, with its new version.", Engagement)},
         errors=(*_ENGAGEMENT_ERRORS, 413, 428),
+        links={200: AFTER_ENGAGEMENT},
         request=models.EngagementSpec,
         request_example={"priority": 3, "frequency": {"max_per_day": 2}},
         merge_patch=True,
@@ -670,6 +701,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ADMIN,
         {200: ("The engagement.", Engagement)},
         errors=_ENGAGEMENT_ERRORS,
+        links={200: _engagement_links("resume_engagement", "engagement_metrics")},
     ),
     ("POST", ENGAGEMENT + "/resume"): Operation(
         "Resume a paused engagement",
@@ -975,6 +1007,8 @@ def _operation(
             answer["content"] = {model: {"schema": {"type": "string"}}}
         elif model is not None:
             answer["content"] = {"application/json": {"schema": _ref(model)}}
+        if status in operation.links:
+            answer["links"] = operation.links[status]
         responses[str(status)] = answer
     for status in sorted(operation.errors):
         responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status][0]}"}

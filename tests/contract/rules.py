@@ -19,6 +19,7 @@ from typing import Any
 from schemathesis.core.parameters import ParameterLocation
 
 from chalicelib.domain import templates
+from chalicelib.domain.rules import MAX_CONDITIONS
 
 TAGS = re.compile(r"\{\{|\}\}")
 TEXT_LIMITS = {
@@ -75,6 +76,8 @@ def prepare(case, world: dict) -> None:
     elif case.path.endswith("/engagements/{engagement_id}") and case.method.upper() == "PATCH":
         if current is not None:
             case.body = rebased_patch(case.body, current, world)
+    elif "rules" in case.body and _conditions(case.body["rules"]) > MAX_CONDITIONS:
+        case.body["rules"] = {"all": [{"attribute": "platform", "op": "eq", "value": "ios"}]}
     elif label == "PATCH /v1/apps/{app_id}" and isinstance(case.body.get("web_origins"), list):
         case.body["web_origins"] = fit_origins(case.body["web_origins"])
     elif case.path.endswith("/events") and "events" in case.body:
@@ -97,6 +100,14 @@ def fit_days(query: dict) -> None:
         first, last = last, first
     if first and last and query.get("granularity") == "day" and (last - first).days >= 366:
         query["from"] = (last - timedelta(days=30)).isoformat()
+
+
+def _conditions(rule: Any) -> int:
+    """The conditions in a rule, across its groups (at most MAX_CONDITIONS in all)."""
+    if isinstance(rule, dict) and set(rule) in ({"all"}, {"any"}):
+        members = next(iter(rule.values()))
+        return sum(_conditions(member) for member in members) if isinstance(members, list) else 0
+    return 1
 
 
 # --- engagements -------------------------------------------------------------------------------
@@ -178,6 +189,8 @@ def fit_engagement(spec: dict, world: dict, stored_schedule: dict | None = None)
             spec["metrics"] = metrics
     if spec.get("schedule") is not None:
         spec["schedule"] = fit_schedule(spec["schedule"], stored_schedule)
+    if isinstance(spec.get("conversion"), dict) and "event" not in spec["conversion"]:
+        spec["conversion"]["event"] = "purchase"  # a patch merged into no conversion names it
     if isinstance(spec.get("test_device_ids"), list):
         spec["test_device_ids"] = [
             d for d in spec["test_device_ids"] if d in world["test_device_ids"]

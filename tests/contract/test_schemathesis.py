@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from moto import mock_aws
 from schemathesis.core.failures import FailureGroup
 
@@ -273,3 +273,80 @@ schema = schemathesis.pytest.from_fixture("contract_schema")
 )
 def test_every_operation_with_every_check(case):
     send(case)
+
+
+# --- the stateful run: create -> read -> patch -> pause -> metrics over the document's links ---
+
+FLOW = (
+    "create_engagement",
+    "get_engagement",
+    "update_engagement",
+    "pause_engagement",
+    "resume_engagement",
+    "engagement_metrics",
+)
+
+
+@pytest.fixture(scope="module")
+def flow_schema(world):
+    """The engagement operations, their ids left to the links (the app is the world's)."""
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "base-url": world["url"],
+            "generation": {"deterministic": True},
+            # a step that starts from no link has a generated id: 404 (ensure_resource_availability
+            # fails a 404 for an engagement a link says was created)
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 404]}},
+        }
+    )
+    schema = schemathesis.openapi.from_dict(openapi.document(app), config=config)
+    schema.auth(refresh_interval=None)(HeraldKeys)
+    return schema.include(operation_id=list(FLOW))
+
+
+def test_a_stateful_run_over_the_links_builds_valid_engagements(flow_schema):
+    created: list[str] = []
+    followed: Counter = Counter()  # operations answered 2xx on an engagement the run created
+
+    names = iter(range(1_000_000))
+
+    class Flow(flow_schema.as_state_machine()):
+        def before_call(self, case):
+            case.path_parameters = {**(case.path_parameters or {}), "app_id": WORLD["app_id"]}
+            operation = case.operation.definition.raw["operationId"]
+            if operation == "create_engagement" and isinstance(case.body, dict):
+                # a scenario hypothesis replays would otherwise meet its own name: 409, and
+                # the steps after it would differ (FlakyStrategyDefinition)
+                case.body["name"] = f"Flow {next(names)}"
+            rules.prepare(case, WORLD)
+
+        def after_call(self, response, case):
+            super().after_call(response, case)
+            FIGURES["stateful requests"] += 1
+            operation = case.operation.definition.raw["operationId"]
+            on_created = (case.path_parameters or {}).get("engagement_id") in created
+            if operation == "create_engagement" and response.status_code == 201:
+                created.append(response.json()["engagement_id"])
+            elif on_created and 200 <= response.status_code < 300:
+                followed[operation] += 1
+
+    Flow.run(
+        settings=settings(
+            max_examples=int(os.environ.get("HERALD_SCHEMATHESIS_SCENARIOS", "12")),
+            stateful_step_count=6,
+            derandomize=True,
+            phases=[
+                Phase.explicit,
+                Phase.generate,
+            ],  # no shrinking: steps replayed on a live server
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    FIGURES["stateful engagements created"] = len(created)
+    assert created, "no scenario created an engagement"
+    assert {"get_engagement", "update_engagement", "pause_engagement", "engagement_metrics"} <= set(
+        followed
+    ), followed
