@@ -180,8 +180,8 @@ def parse(located: Located, schemas: Schemas) -> Desired:
                     where = located.where((*path, "audience", "audiences", position))
                     raise YamlError(f"{where}: an audience is named by a string")
         body = to_api(engagement, {}, placeholder=True)
+        _check_times(located, path, engagement)  # first: the schema says it with a regex
         _check(located, path, schemas, "CreateEngagement", body, rename=_api_to_file_path)
-        _check_times(located, path, engagement)
     return Desired(audiences, engagements, located)
 
 
@@ -241,10 +241,12 @@ def _check(located, path, schemas: Schemas, name: str, body: dict, rename=lambda
 
 
 def _check_times(located: Located, path, engagement: dict) -> None:
-    schedule = engagement.get("schedule") or {}
+    schedule = engagement.get("schedule")
+    if not isinstance(schedule, dict):
+        return  # the schema's check names what is missing or wrong
     for key in ("start_at", "end_at"):
         value = schedule.get(key)
-        if not isinstance(value, str) or _instant(value) is None:
+        if key in schedule and (not isinstance(value, str) or _instant(value) is None):
             raise YamlError(
                 f"{located.where((*path, 'schedule', key))}: schedule.{key}: must be a date and "
                 "time with its offset, e.g. 2026-12-01T09:00:00Z"
