@@ -31,7 +31,10 @@ from chalicelib.settings import get_settings
 from deploy import contract, infra
 from tests.conftest import ROOT_KEY
 
-EXAMPLES = int(os.environ.get("HERALD_FUZZ_EXAMPLES", "30"))
+# schemathesis (tests/contract) sends every route valid and invalid data by the document with
+# every check; this fuzz keeps what it alone sends: other apps' keys, garbage keys and ids,
+# other content types, unknown query parameters, bytes and oversized bodies. Fewer examples.
+EXAMPLES = int(os.environ.get("HERALD_FUZZ_EXAMPLES", "10"))
 DESTRUCTIVE = ("DELETE", "/keys/rotate")  # fuzzed last: they take ids and keys away from the rest
 ROUTES = sorted(
     ((method, path) for path, methods in app.routes.items() for method in methods),
