@@ -98,8 +98,11 @@ def fit_days(query: dict) -> None:
     if first and last and first > last:
         query["from"], query["to"] = query["to"], query["from"]
         first, last = last, first
-    if first and last and query.get("granularity") == "day" and (last - first).days >= 366:
-        query["from"] = (last - timedelta(days=30)).isoformat()
+    if query.get("granularity") == "day":  # the series runs from..to, today when left out
+        last = last or datetime.now(UTC).date()
+        if first is None or (last - first).days >= 366 or first > last:
+            first = last - timedelta(days=30)
+        query["from"], query["to"] = first.isoformat(), last.isoformat()
 
 
 def _conditions(rule: Any) -> int:
