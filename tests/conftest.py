@@ -20,19 +20,26 @@ from chalicelib.settings import get_settings
 ROOT_KEY = keys.new_root_key()
 
 
-@pytest.fixture(autouse=True)
-def aws_environment(monkeypatch):
+TEST_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "HERALD_STAGE": "dev",
+    "HERALD_ROOT_KEY_HASH": keys.hash_key(ROOT_KEY),
+}
+
+
+def use_test_environment(monkeypatch) -> None:
     """Fake credentials and the dev stage's names, so no test can reach a real AWS account."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "HERALD_STAGE": "dev",
-        "HERALD_ROOT_KEY_HASH": keys.hash_key(ROOT_KEY),
-    }.items():
+    for name, value in TEST_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch):
+    use_test_environment(monkeypatch)
 
 
 @pytest.fixture

@@ -25,11 +25,10 @@ from moto import mock_aws
 
 from app import app
 from chalicelib.api import openapi
-from chalicelib.domain import keys
 from chalicelib.local.resources import create_all
 from chalicelib.settings import get_settings
 from deploy import contract, infra
-from tests.conftest import ROOT_KEY
+from tests.conftest import ROOT_KEY, use_test_environment
 
 # schemathesis (tests/contract) sends every route valid and invalid data by the document with
 # every check; this fuzz keeps what it alone sends: other apps' keys, garbage keys and ids,
@@ -133,14 +132,7 @@ class World:
 def world():
     """One world for the whole fuzz (building one costs seconds); destructive routes run last."""
     with pytest.MonkeyPatch.context() as patch, mock_aws():
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "HERALD_STAGE": "dev",
-            "HERALD_ROOT_KEY_HASH": keys.hash_key(ROOT_KEY),
-        }.items():
-            patch.setenv(name, value)
+        use_test_environment(patch)
         create_all(get_settings())
         yield World(Client(app, project_dir=str(infra.PROJECT_DIR)))
 
