@@ -26,7 +26,7 @@ from chalicelib.api.inputs import Instant
 from chalicelib.domain import links, questions, rules, templates
 
 _HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
-_TOKEN = r"^[A-Za-z0-9_.:-]+$"
+TOKEN_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 _LOCALE = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$"
 LOCALE_PATTERN = _LOCALE
 
@@ -50,7 +50,7 @@ Name = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
     Field(json_schema_extra=NOT_BLANK),
 ]
-Token = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_TOKEN)]
+Token = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TOKEN_PATTERN)]
 Colour = Annotated[str, StringConstraints(pattern=_HEX_COLOUR)]
 # https, a host, no spaces (str.isspace) or control characters: links.check_https, exactly
 _NOT_PLAIN = "".join(
@@ -575,7 +575,7 @@ class FetchMessages(Strict):
 
 # --- events: what apps report (POST /v1/apps/{app_id}/events) and what the queue carries ------
 
-EventId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_TOKEN)]
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TOKEN_PATTERN)]
 DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
 VariantKey = Annotated[
     str, StringConstraints(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")

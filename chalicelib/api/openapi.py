@@ -370,7 +370,7 @@ EVENT = Param(
     "event",
     "query",
     "The app event (default app_launch).",
-    schema={"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[A-Za-z0-9_.:-]+$"},
+    schema={"type": "string", "minLength": 1, "maxLength": 64, "pattern": models.TOKEN_PATTERN},
 )
 IF_MATCH_SCHEMA = {"type": "string", "pattern": preconditions.VERSION_PATTERN}
 IF_MATCH = Param(
