@@ -7,12 +7,10 @@ apt-get (CI runs as root with Debian's mirrors reachable). Screenshots of each s
 build/screenshots/ (or $HERALD_SCREENSHOTS). A conftest imports the fixtures it uses.
 """
 
-import fcntl
 import json
 import os
 import shutil
 import subprocess
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.local.server import LocalHerald
-from tests.conftest import ROOT_KEY
+from tests.conftest import ROOT_KEY, machine_lock
 
 PROJECT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("HERALD_CHROMIUM", "/usr/bin/chromium")
@@ -59,8 +57,7 @@ def _install_chromium() -> None:
 def chromium_path() -> str:
     if not os.path.exists(CHROMIUM):
         # pytest-xdist's workers may all get here at once: one installs, the others wait
-        with open(os.path.join(tempfile.gettempdir(), "herald-chromium.lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with machine_lock("chromium"):
             if not os.path.exists(CHROMIUM):
                 _install_chromium()
     if not os.path.exists(CHROMIUM):

@@ -1,6 +1,11 @@
 """Shared fixtures: moto for every AWS call, the Chalice test client, and a small HTTP helper."""
 
+import fcntl
 import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +23,15 @@ from chalicelib.local.stream import StreamFeeder, stream_sources
 from chalicelib.settings import get_settings
 
 ROOT_KEY = keys.new_root_key()
+
+
+@contextmanager
+def machine_lock(name: str) -> Iterator[None]:
+    """One holder at a time across pytest-xdist's workers: for what they share on disk
+    (node_modules, .chalice/deployments, the Chromium install)."""
+    with open(os.path.join(tempfile.gettempdir(), f"herald-{name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 TEST_ENVIRONMENT = {

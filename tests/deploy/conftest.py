@@ -9,6 +9,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.scheduler.models import scheduler_backends
 
 from deploy import tour
+from tests.conftest import machine_lock
 
 
 class MotoScheduleGroup(CloudFormationModel):
@@ -64,7 +65,8 @@ def packaged(tmp_path_factory) -> dict:
     from deploy import package
 
     output = tmp_path_factory.mktemp("package") / "build" / "prod"
-    sam = package.package(app, "prod", output)
+    with machine_lock("chalice-deployments"):  # two packagers at once corrupt its cached zip
+        sam = package.package(app, "prod", output)
     return {"path": sam, "template": json.loads(sam.read_text()), "zip": output / "deployment.zip"}
 
 

@@ -6,9 +6,12 @@ tarball that installs and imports, with its declarations."""
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import machine_lock
 
 SDK = Path(__file__).resolve().parents[2] / "sdk" / "web"
 
@@ -20,16 +23,18 @@ def run(argv: list[str], cwd: Path = SDK, timeout: int = 300) -> subprocess.Comp
 
 
 @pytest.fixture(scope="module")
-def installed() -> Path:
-    """node_modules as the lock file says (npm ci, unless it already matches)."""
+def installed() -> Iterator[Path]:
+    """node_modules as the lock file says (npm ci, unless it already matches), held for the
+    module: another worker's `npm ci` would empty it under this one's tsc."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.fail("Node 20 and npm are needed for the web SDK's tests")
-    lock = json.loads((SDK / "package-lock.json").read_text())
-    wanted = lock["packages"]["node_modules/typescript"]["version"]
-    found = SDK / "node_modules" / "typescript" / "package.json"
-    if not found.exists() or json.loads(found.read_text())["version"] != wanted:
-        run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"])
-    return SDK / "node_modules"
+    with machine_lock("web-sdk-node-modules"):
+        lock = json.loads((SDK / "package-lock.json").read_text())
+        wanted = lock["packages"]["node_modules/typescript"]["version"]
+        found = SDK / "node_modules" / "typescript" / "package.json"
+        if not found.exists() or json.loads(found.read_text())["version"] != wanted:
+            run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        yield SDK / "node_modules"
 
 
 def test_the_unit_tests_pass_under_node_test():
